@@ -1,0 +1,263 @@
+/**
+ * What every command gets: global options, the UI, settings, the actor, a lazily opened database,
+ * the transaction/dry-run/audit plumbing and the confirmation and password helpers.
+ * Commands use `action(fn)` to get one; src/cli/main.ts closes it whatever happens.
+ */
+import os from 'node:os';
+import type { Command } from 'commander';
+import type { Knex } from 'knex';
+import { resolveTarget, type DbTarget } from '../db/config.js';
+import { InvalidInput } from '../domain/errors.js';
+import { loadSettings, type Settings } from '../domain/settings.js';
+import { actorFromEnv } from '../domain/audit.js';
+import { Ui, colorAllowed } from './ui.js';
+
+export interface GlobalOptions {
+  db?: string;
+  json?: boolean;
+  yes?: boolean;
+  color?: boolean;
+  quiet?: boolean;
+  dryRun?: boolean;
+}
+
+export interface DbOptions {
+  /** Check that every migration is applied (default true). `db` commands pass false. */
+  schema?: boolean;
+  /** Connect to the server without selecting a database (MySQL `db create`). */
+  noDatabase?: boolean;
+}
+
+/** Thrown inside a transaction to roll back a dry run; carries the would-be result out. */
+class DryRunRollback<T> extends Error {
+  constructor(readonly result: T) {
+    super('dry run');
+  }
+}
+
+export class Ctx {
+  readonly opts: GlobalOptions;
+  readonly ui: Ui;
+  readonly settings: Settings;
+  readonly actor: string;
+  readonly env: NodeJS.ProcessEnv;
+  private knex?: Knex;
+  private resolved?: DbTarget;
+  /** Extra resources (e.g. a second connection) closed with the context. */
+  private closers: Array<() => Promise<void>> = [];
+
+  constructor(opts: GlobalOptions, env: NodeJS.ProcessEnv = process.env) {
+    this.opts = opts;
+    this.env = env;
+    this.ui = new Ui({
+      json: Boolean(opts.json),
+      quiet: Boolean(opts.quiet),
+      color: colorAllowed(opts.color, env, process.stderr),
+    });
+    this.settings = loadSettings(env);
+    this.actor = actorFromEnv(env, () => os.userInfo().username);
+  }
+
+  get yes(): boolean {
+    return Boolean(this.opts.yes);
+  }
+
+  get dryRun(): boolean {
+    return Boolean(this.opts.dryRun);
+  }
+
+  /** The database this command acts on (resolution order of PRODUCT.md). */
+  target(): DbTarget {
+    this.resolved ??= resolveTarget({ dbFlag: this.opts.db, env: this.env });
+    return this.resolved;
+  }
+
+  /** Opens (once) and returns the connection; checks the schema is current unless told not to. */
+  async db(options: DbOptions = {}): Promise<Knex> {
+    if (!this.knex) {
+      const { connect } = await import('../db/connection.js');
+      this.knex = await connect(this.target(), { noDatabase: options.noDatabase });
+      if (options.schema !== false) {
+        const { requireCurrentSchema } = await import('../db/migrator.js');
+        await requireCurrentSchema(this.knex);
+      }
+    }
+    return this.knex;
+  }
+
+  onClose(fn: () => Promise<void>): void {
+    this.closers.push(fn);
+  }
+
+  async close(): Promise<void> {
+    this.ui.stopSpinners();
+    for (const fn of this.closers.splice(0)) await fn().catch(() => undefined);
+    const k = this.knex;
+    this.knex = undefined;
+    if (k) await k.destroy().catch(() => undefined);
+  }
+
+  /**
+   * Runs a mutation in one transaction. With --dry-run the work is done, then rolled back, and the
+   * would-be result returned. A deadlock rolls the whole transaction back: it is retried (a few
+   * times, with jitter) from the start. Driver constraint errors are translated.
+   * `fn` must send every query through the `trx` it is given.
+   */
+  async mutate<T>(fn: (trx: Knex.Transaction) => Promise<T>, options: { retries?: number } = {}): Promise<T> {
+    const db = await this.db();
+    const { isDeadlock, translateDbError } = await import('../db/errors.js');
+    const retries = options.retries ?? 5;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await db.transaction(async (trx) => {
+          const result = await fn(trx);
+          if (this.dryRun) throw new DryRunRollback(result);
+          return result;
+        });
+      } catch (err) {
+        if (err instanceof DryRunRollback) {
+          this.ui.info('dry run: the changes were rolled back; nothing was written');
+          return err.result as T;
+        }
+        if (isDeadlock(err) && attempt < retries) {
+          await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * (attempt + 1)));
+          continue;
+        }
+        throw translateDbError(err);
+      }
+    }
+  }
+
+  /**
+   * Asks for confirmation of a destructive step. --yes (or --dry-run) skips it; without a TTY and
+   * without --yes it fails fast naming --yes — it never waits for input that cannot come.
+   */
+  async confirm(question: string): Promise<void> {
+    if (this.yes || this.dryRun) return;
+    if (!process.stdin.isTTY) {
+      throw new InvalidInput(`${question.replace(/\?$/, '')}: confirmation needed, and stdin is not a terminal: re-run with --yes`, {
+        code: 'confirmation_required',
+      });
+    }
+    const { confirm } = await import('@inquirer/prompts');
+    const ok = await confirm({ message: question, default: false }, { output: process.stderr });
+    if (!ok) throw new InvalidInput('cancelled: nothing was changed', { code: 'cancelled' });
+  }
+
+  /**
+   * Stronger confirmation for non-embedded targets: type the database name on a TTY.
+   * The embedded SQLite file only needs a yes/no (or --yes).
+   */
+  async confirmByName(question: string): Promise<void> {
+    const t = this.target();
+    if (t.kind === 'sqlite' || this.yes || this.dryRun || !process.stdin.isTTY) return this.confirm(question);
+    const { input } = await import('@inquirer/prompts');
+    this.ui.info(`${question}\ntarget: ${t.display}`);
+    const typed = await input({ message: `type the database name (${t.database}) to confirm:` }, { output: process.stderr });
+    if (typed.trim() !== t.database) throw new InvalidInput('the name typed does not match: nothing was changed', { code: 'cancelled' });
+  }
+
+  /**
+   * The password of a create/reset: --password-stdin (first line of stdin), --generate-password
+   * (printed once by the caller), or a hidden prompt with confirmation on a TTY. Never argv.
+   */
+  async obtainPassword(o: { passwordStdin?: boolean; generatePassword?: boolean }): Promise<{ password: string; generated: boolean }> {
+    const { validatePassword, generatePassword } = await import('../domain/passwords.js');
+    if (o.passwordStdin && o.generatePassword) {
+      throw new InvalidInput('choose one of --password-stdin and --generate-password');
+    }
+    if (o.generatePassword) return { password: generatePassword(), generated: true };
+    let password: string;
+    if (o.passwordStdin) {
+      password = await readStdinLine();
+      if (password === '') throw new InvalidInput('--password-stdin: stdin was empty: pipe the password in, e.g. `printf %s "$PW" | billettigue …`');
+    } else {
+      if (!process.stdin.isTTY) {
+        throw new InvalidInput('no password source: stdin is not a terminal: use --password-stdin or --generate-password');
+      }
+      const { password: prompt } = await import('@inquirer/prompts');
+      password = await prompt({ message: 'new password:', mask: '*' }, { output: process.stderr });
+      validatePassword(password, this.settings.passwordMinLength);
+      const again = await prompt({ message: 'repeat the password:', mask: '*' }, { output: process.stderr });
+      if (again !== password) throw new InvalidInput('the two passwords differ: nothing was changed');
+    }
+    validatePassword(password, this.settings.passwordMinLength);
+    return { password, generated: false };
+  }
+}
+
+/** Reads stdin to the end and returns its first line (without the line ending). */
+export async function readStdinLine(): Promise<string> {
+  const text = await readStdin();
+  return text.split(/\r?\n/)[0] ?? '';
+}
+
+export async function readStdin(): Promise<string> {
+  if (process.stdin.isTTY) {
+    throw new InvalidInput('expected input on stdin (a pipe or a file), but stdin is a terminal');
+  }
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+let current: Ctx | undefined;
+
+/** The context of the running command, for main.ts to close (and for SIGINT). */
+export function currentContext(): Ctx | undefined {
+  return current;
+}
+
+/**
+ * Wraps a command's handler: builds the context from the global + verb options and hands the
+ * handler (ctx, verb options, positional arguments).
+ */
+export function action<O = Record<string, unknown>>(
+  fn: (ctx: Ctx, opts: O, args: string[]) => Promise<void>,
+): (...all: unknown[]) => Promise<void> {
+  return async (...all: unknown[]) => {
+    const cmd = all[all.length - 1] as Command;
+    const globals = cmd.optsWithGlobals() as GlobalOptions;
+    const ctx = new Ctx(globals);
+    current = ctx;
+    await ctx.ui.init();
+    const positional = all.slice(0, -2).flatMap((a) => (Array.isArray(a) ? (a as string[]) : a === undefined ? [] : [String(a)]));
+    await fn(ctx, cmd.opts() as O, positional);
+  };
+}
+
+// ---- option parsers shared by commands ------------------------------------------------------
+
+export function parsePositiveInt(name: string, max = Number.MAX_SAFE_INTEGER) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1 || n > max) {
+      throw new InvalidInput(`${name} must be a whole number from 1 to ${max}, got "${value}"`);
+    }
+    return n;
+  };
+}
+
+export function parseNonNegativeInt(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) {
+      throw new InvalidInput(`${name} must be a whole number >= 0, got "${value}"`);
+    }
+    return n;
+  };
+}
+
+/** `--since`/`--created-since`: YYYY-MM-DD (midnight UTC) or a full ISO 8601 timestamp. */
+export function parseDateOption(name: string) {
+  return (value: string): Date => {
+    const v = value.trim();
+    const day = /^\d{4}-\d{2}-\d{2}$/.test(v);
+    const iso = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/.test(v);
+    const d = new Date(day ? `${v}T00:00:00Z` : iso && !/(Z|[+-]\d{2}:?\d{2})$/.test(v) ? `${v.replace(' ', 'T')}Z` : v);
+    if ((!day && !iso) || Number.isNaN(d.getTime())) {
+      throw new InvalidInput(`${name} "${value}" is not a date: use YYYY-MM-DD or an ISO 8601 time like 2026-11-25T08:00:00Z`);
+    }
+    return d;
+  };
+}

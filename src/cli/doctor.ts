@@ -1,0 +1,107 @@
+/**
+ * `billettigue doctor`: is this target usable? Prints one line per check and exits 0 only when
+ * every check passes (5 otherwise: the database is unreachable or misconfigured).
+ */
+import type { Command } from 'commander';
+import { action, type Ctx } from './context.js';
+import { Unavailable } from '../domain/errors.js';
+
+export function register(doctor: Command): void {
+  doctor
+    .description('check the target, connection, server, migrations, schema drift, time zone and sql_mode')
+    .addHelpText('after', `
+Exit code 0 when healthy, 5 when not.
+Examples:
+  $ billettigue doctor
+  $ billettigue --db mysql://root@127.0.0.1:3306/billettigue doctor --json`)
+    .action(action(run));
+}
+
+interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+  /** Informational checks never make the result unhealthy. */
+  info?: boolean;
+}
+
+async function run(ctx: Ctx): Promise<void> {
+  const checks: Check[] = [];
+  const target = ctx.target();
+  checks.push({ name: 'target', ok: true, detail: `${target.display} (from ${target.source})`, info: true });
+  let knex;
+  try {
+    knex = await ctx.db({ schema: false });
+    checks.push({ name: 'reachable', ok: true, detail: 'connected' });
+  } catch (err) {
+    checks.push({ name: 'reachable', ok: false, detail: (err as Error).message });
+  }
+  if (knex) {
+    const { serverVersion, sessionSettings, listTables, listColumns } = await import('../db/dialect.js');
+    const { migrationStatus } = await import('../db/migrator.js');
+    const { expectedSchema, compareSchema } = await import('../db/schema-drift.js');
+    checks.push({ name: 'server', ok: true, detail: await serverVersion(knex), info: true });
+    const s = await migrationStatus(knex);
+    const applied = s.migrations.filter((m) => m.applied).length;
+    checks.push({
+      name: 'migrations',
+      ok: s.pending === 0 && s.unknown.length === 0,
+      detail:
+        `${applied}/${s.migrations.length} applied` +
+        (s.pending ? `, ${s.pending} pending: run \`billettigue db migrate\`` : '') +
+        (s.unknown.length ? `, unknown to this build: ${s.unknown.join(', ')}` : ''),
+    });
+    checks.push({
+      name: 'migration lock',
+      ok: !s.locked,
+      detail: s.locked ? 'held: if no migration is running, clear it with `billettigue db unlock --yes`' : 'free',
+    });
+    if (applied === s.migrations.length) {
+      const live = new Map<string, string[]>();
+      for (const t of await listTables(knex)) live.set(t, await listColumns(knex, t));
+      const drift = compareSchema(await expectedSchema(), live);
+      checks.push({
+        name: 'schema drift',
+        ok: drift.length === 0,
+        detail: drift.length === 0 ? 'the live schema matches the migrations' : drift.join('; '),
+      });
+    }
+    const settings = await sessionSettings(knex);
+    if (target.kind === 'mysql') {
+      const tzOk = settings.time_zone === '+00:00';
+      checks.push({
+        name: 'time zone',
+        ok: tzOk,
+        detail: `session ${settings.time_zone} (global ${settings.global_time_zone}, system ${settings.system_time_zone})`,
+      });
+      const strict = /STRICT_(TRANS|ALL)_TABLES/.test(settings.sql_mode ?? '');
+      checks.push({ name: 'sql_mode', ok: strict, detail: settings.sql_mode || '(empty)' });
+      checks.push({ name: 'charset', ok: true, detail: `${settings.charset} / ${settings.collation}`, info: true });
+    } else {
+      checks.push({ name: 'time zone', ok: true, detail: settings.time_zone! });
+      checks.push({ name: 'foreign keys', ok: settings.foreign_keys === 'on', detail: settings.foreign_keys! });
+      checks.push({ name: 'journal mode', ok: true, detail: settings.journal_mode!, info: true });
+    }
+    const { findRestoreLeftovers } = await import('../db/leftovers.js');
+    const leftovers = await findRestoreLeftovers(knex, target);
+    checks.push({
+      name: 'leftovers',
+      ok: leftovers.length === 0,
+      detail: leftovers.length === 0 ? 'none' : `${leftovers.join(', ')}: clean with \`billettigue restore --clean-leftovers --yes\``,
+    });
+  }
+  const healthy = checks.every((c) => c.ok || c.info);
+  if (ctx.ui.json) {
+    ctx.ui.printJson({ healthy, target: target.display, checks: checks.map(({ name, ok, detail }) => ({ name, ok, detail })) });
+  } else {
+    for (const c of checks) {
+      const mark = c.info ? ctx.ui.dim('·') : c.ok ? ctx.ui.green('ok') : ctx.ui.red('FAIL');
+      ctx.ui.line(`${mark.padEnd(4)} ${c.name.padEnd(15)} ${c.detail}`);
+    }
+    ctx.ui.line(healthy ? ctx.ui.green('healthy') : ctx.ui.red('unhealthy'));
+  }
+  if (!healthy) {
+    const failed = checks.filter((c) => !c.ok && !c.info).map((c) => c.name);
+    throw new Unavailable(`doctor found problems: ${failed.join(', ')}`, { code: 'unhealthy' });
+  }
+}

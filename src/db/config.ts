@@ -1,0 +1,221 @@
+/**
+ * Where the database is. Resolution order (PRODUCT.md), highest first:
+ *   1. `--db URL`
+ *   2. `DATABASE_URL` (environment, then ./.env)
+ *   3. the seed's variables DB_CLIENT DB_HOST DB_PORT DB_NAME DB_USER DB_PASSWORD (environment, then ./.env)
+ *   4. the embedded SQLite file ./billettigue.sqlite3
+ * Nothing here ever puts a password in a string meant for people: use `target.display`.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseEnv } from 'node:util';
+import { Unavailable } from '../domain/errors.js';
+
+export type DbKind = 'mysql' | 'sqlite';
+
+export interface MysqlTarget {
+  kind: 'mysql';
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  /** May be empty for server-level commands; most commands need it. */
+  database: string;
+  source: TargetSource;
+  display: string;
+}
+
+export interface SqliteTarget {
+  kind: 'sqlite';
+  /** Absolute path of the database file. */
+  filename: string;
+  source: TargetSource;
+  display: string;
+}
+
+export type DbTarget = MysqlTarget | SqliteTarget;
+export type TargetSource = '--db' | 'DATABASE_URL' | 'DB_* variables' | 'default';
+
+export const DEFAULT_SQLITE_FILE = 'billettigue.sqlite3';
+
+const DB_VARS = ['DB_CLIENT', 'DB_HOST', 'DB_PORT', 'DB_NAME', 'DB_USER', 'DB_PASSWORD'] as const;
+const MYSQL_CLIENTS = new Set(['mysql', 'mysql2', 'mariadb']);
+const SQLITE_CLIENTS = new Set(['sqlite', 'sqlite3', 'better-sqlite3']);
+
+export interface ResolveOptions {
+  dbFlag?: string;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+export function resolveTarget(options: ResolveOptions = {}): DbTarget {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  if (options.dbFlag !== undefined && options.dbFlag !== '') {
+    return parseDatabaseUrl(options.dbFlag, '--db', cwd);
+  }
+  const dotenv = readDotEnv(cwd);
+  const get = (name: string): string | undefined => {
+    const v = env[name];
+    if (v !== undefined && v !== '') return v;
+    return dotenv[name];
+  };
+  const url = get('DATABASE_URL');
+  if (url !== undefined && url !== '') return parseDatabaseUrl(url, 'DATABASE_URL', cwd);
+
+  if (DB_VARS.some((name) => get(name) !== undefined)) {
+    const client = (get('DB_CLIENT') ?? 'mysql').toLowerCase();
+    if (SQLITE_CLIENTS.has(client)) {
+      const name = get('DB_NAME') ?? DEFAULT_SQLITE_FILE;
+      return sqliteTarget(path.resolve(cwd, name), 'DB_* variables');
+    }
+    if (!MYSQL_CLIENTS.has(client)) {
+      throw new Unavailable(
+        `DB_CLIENT=${client} is not supported: use mysql (also for MariaDB) or sqlite`,
+        { code: 'bad_config' },
+      );
+    }
+    const port = parsePort(get('DB_PORT') ?? '3306', 'DB_PORT');
+    return mysqlTarget(
+      {
+        host: get('DB_HOST') ?? '127.0.0.1',
+        port,
+        user: get('DB_USER') ?? 'root',
+        password: get('DB_PASSWORD') ?? '',
+        database: get('DB_NAME') ?? '',
+      },
+      'DB_* variables',
+    );
+  }
+  return sqliteTarget(path.resolve(cwd, DEFAULT_SQLITE_FILE), 'default');
+}
+
+/** Parses `mysql://user:pass@host:3306/name`, `mariadb://…`, `sqlite:path/file.sqlite3`, `sqlite:///abs/file`. */
+export function parseDatabaseUrl(raw: string, source: TargetSource, cwd = process.cwd()): DbTarget {
+  const schemeMatch = /^([a-z][a-z0-9+.-]*):/i.exec(raw);
+  if (!schemeMatch) {
+    throw new Unavailable(
+      `${source}: "${redactUrl(raw)}" is not a database URL: use mysql://user:pass@host:3306/name or sqlite:path/file.sqlite3`,
+      { code: 'bad_config' },
+    );
+  }
+  const scheme = schemeMatch[1]!.toLowerCase();
+  if (scheme === 'sqlite' || scheme === 'sqlite3' || scheme === 'file') {
+    let rest = raw.slice(schemeMatch[0].length);
+    if (rest.startsWith('//')) rest = rest.slice(2); // sqlite://rel or sqlite:///abs
+    if (rest === '') {
+      throw new Unavailable(`${source}: the sqlite URL has no file path: use sqlite:path/file.sqlite3`, {
+        code: 'bad_config',
+      });
+    }
+    return sqliteTarget(path.resolve(cwd, decodeURIComponent(rest)), source);
+  }
+  if (scheme === 'mysql' || scheme === 'mariadb' || scheme === 'mysql2') {
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      throw new Unavailable(`${source}: "${redactUrl(raw)}" is not a valid URL: use mysql://user:pass@host:3306/name`, {
+        code: 'bad_config',
+      });
+    }
+    const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
+    return mysqlTarget(
+      {
+        host: url.hostname || '127.0.0.1',
+        port: url.port ? parsePort(url.port, source) : 3306,
+        user: decodeURIComponent(url.username) || 'root',
+        password: decodeURIComponent(url.password),
+        database,
+      },
+      source,
+    );
+  }
+  throw new Unavailable(
+    `${source}: unknown URL scheme "${scheme}:" — use mysql:// (also for MariaDB) or sqlite:`,
+    { code: 'bad_config' },
+  );
+}
+
+function parsePort(value: string, source: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) {
+    throw new Unavailable(`${source}: port "${value}" is not a number between 1 and 65535`, { code: 'bad_config' });
+  }
+  return n;
+}
+
+function mysqlTarget(c: Omit<MysqlTarget, 'kind' | 'display' | 'source'>, source: TargetSource): MysqlTarget {
+  const auth = c.password ? `${c.user}:***@` : `${c.user}@`;
+  return { kind: 'mysql', ...c, source, display: `mysql://${auth}${c.host}:${c.port}/${c.database}` };
+}
+
+function sqliteTarget(filename: string, source: TargetSource): SqliteTarget {
+  const rel = path.relative(process.cwd(), filename);
+  const shown = rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : filename;
+  return { kind: 'sqlite', filename, source, display: `sqlite:${shown}` };
+}
+
+/** Same target pointing at another database (MySQL) or file (SQLite). */
+export function withDatabase(target: DbTarget, database: string): DbTarget {
+  if (target.kind === 'mysql') return mysqlTarget({ ...target, database }, target.source);
+  return sqliteTarget(path.resolve(path.dirname(target.filename), database), target.source);
+}
+
+/** Hides the password of any URL-looking text: mysql://user:secret@host → mysql://user:***@host. */
+export function redactUrl(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*):[^@\s]*@/gi, '$1:***@');
+}
+
+/**
+ * Reads ./.env. A DB_* key that is not one of the seed's variables is almost always a typo that
+ * would silently send the command to another database: refuse it and name the likely intent.
+ */
+export function readDotEnv(cwd: string): Record<string, string> {
+  const file = path.join(cwd, '.env');
+  if (!existsSync(file)) return {};
+  let parsed: Record<string, string>;
+  try {
+    parsed = parseEnv(readFileSync(file, 'utf8')) as Record<string, string>;
+  } catch (err) {
+    throw new Unavailable(`.env could not be read: ${(err as Error).message}`, { code: 'bad_config' });
+  }
+  for (const key of Object.keys(parsed)) {
+    if (key.startsWith('DB_') && !(DB_VARS as readonly string[]).includes(key)) {
+      const guess = closest(key, [...DB_VARS]);
+      throw new Unavailable(
+        `.env: unknown variable ${key}${guess ? ` (did you mean ${guess}?)` : ''}; known: ${DB_VARS.join(' ')}`,
+        { code: 'bad_config' },
+      );
+    }
+  }
+  return parsed;
+}
+
+/** Levenshtein-nearest candidate within a small distance, for "did you mean" hints. */
+export function closest(input: string, candidates: readonly string[], maxDistance = 3): string | undefined {
+  let best: string | undefined;
+  let bestD = maxDistance + 1;
+  for (const c of candidates) {
+    const d = editDistance(input.toLowerCase(), c.toLowerCase());
+    if (d < bestD) {
+      bestD = d;
+      best = c;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = dp[0]!;
+    dp[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = dp[j]!;
+      dp[j] = Math.min(dp[j]! + 1, dp[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return dp[b.length]!;
+}

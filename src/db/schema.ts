@@ -1,0 +1,53 @@
+/**
+ * Names and allowed values of the schema, defined once. The migrations build their CHECK
+ * constraints from these lists and the domain validates against them, so the two cannot drift.
+ */
+export const COMPTE_STATUSES = ['active', 'inactive', 'suspended', 'deleted'] as const;
+export const COMPANY_TYPES = ['mixte', 'passagers', 'colis'] as const;
+export const TRAJET_STATUSES = ['active', 'cancelled', 'completed', 'suspended'] as const;
+export const RESERVATION_STATUSES = ['pending', 'confirmed', 'cancelled', 'completed', 'refunded'] as const;
+export const PAIEMENT_STATUSES = ['pending', 'completed', 'failed', 'refunded'] as const;
+export const ENVOI_STATUSES = ['pending', 'accepted', 'in_transit', 'delivered', 'cancelled'] as const;
+export const COLIS_STATUSES = ['pending', 'packaged', 'shipped', 'delivered', 'lost'] as const;
+export const ZONE_TYPES = ['pickup_only', 'delivery_only', 'both'] as const;
+export const SERVICE_FREQUENCIES = ['daily', 'weekly', 'monthly', 'on_demand'] as const;
+
+export type CompteStatus = (typeof COMPTE_STATUSES)[number];
+export type CompanyType = (typeof COMPANY_TYPES)[number];
+export type TrajetStatus = (typeof TRAJET_STATUSES)[number];
+export type ReservationStatus = (typeof RESERVATION_STATUSES)[number];
+export type PaiementStatus = (typeof PAIEMENT_STATUSES)[number];
+export type EnvoiStatus = (typeof ENVOI_STATUSES)[number];
+export type ColisStatus = (typeof COLIS_STATUSES)[number];
+export type ZoneType = (typeof ZONE_TYPES)[number];
+export type ServiceFrequency = (typeof SERVICE_FREQUENCIES)[number];
+
+export const DEFAULT_ROLES = [
+  { name: 'admin', description: 'Administrateur de la plateforme' },
+  { name: 'user', description: 'Utilisateur final' },
+  { name: 'transporteur', description: 'Prestataire de transport' },
+] as const;
+export type DefaultRoleName = (typeof DEFAULT_ROLES)[number]['name'];
+
+/** The seed's 12 tables, parents before children (insert order; reverse it to delete). */
+export const SEED_TABLES = [
+  'roles',
+  'comptes',
+  'utilisateurs',
+  'transporteurs',
+  'administrateurs',
+  'trajets',
+  'reservations',
+  'paiements',
+  'envois',
+  'colis',
+  'zones_desservies',
+  'revoked_tokens',
+] as const;
+
+/** Every table the product owns (what backups, doctor and `rollback --all` consider). */
+export const PRODUCT_TABLES = [...SEED_TABLES, 'audit_log'] as const;
+export type ProductTable = (typeof PRODUCT_TABLES)[number];
+
+/** Knex's own bookkeeping tables. */
+export const KNEX_TABLES = ['knex_migrations', 'knex_migrations_lock'] as const;

@@ -1,0 +1,58 @@
+/**
+ * Tunable rules of the platform, read once from the environment by the CLI and passed down.
+ * Every variable is documented in the README.
+ */
+import { InvalidInput } from './errors.js';
+
+export interface Settings {
+  /** bcrypt cost (BILLETTIGUE_BCRYPT_COST, default 12). */
+  bcryptCost: number;
+  /** Consecutive failed logins that lock an account (BILLETTIGUE_LOCKOUT_THRESHOLD, default 5). */
+  lockoutThreshold: number;
+  /** Refundable supplement, in basis points of the base fare (BILLETTIGUE_REFUND_RATE in %, default 10). */
+  refundRateBp: number;
+  /** Colis shipping cost: base in cents + per kg in cents (BILLETTIGUE_COLIS_BASE, BILLETTIGUE_COLIS_PER_KG). */
+  colisBaseCents: number;
+  colisPerKgCents: number;
+  /** Minimum password length (BILLETTIGUE_PASSWORD_MIN_LENGTH, default 10). */
+  passwordMinLength: number;
+}
+
+export const DEFAULT_SETTINGS: Settings = {
+  bcryptCost: 12,
+  lockoutThreshold: 5,
+  refundRateBp: 1000,
+  colisBaseCents: 500,
+  colisPerKgCents: 150,
+  passwordMinLength: 10,
+};
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new InvalidInput(`${name}=${raw} is invalid: expected a whole number from ${min} to ${max}`);
+  }
+  return n;
+}
+
+/** A decimal with at most two places ("10", "7.5", "1.50") → hundredths as an integer. */
+function hundredths(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const m = /^(\d+)(?:\.(\d{1,2}))?$/.exec(raw.trim());
+  if (!m) throw new InvalidInput(`${name}=${raw} is invalid: expected a number with at most 2 decimals, e.g. 10 or 7.5`);
+  return Number(m[1]) * 100 + Number((m[2] ?? '').padEnd(2, '0'));
+}
+
+export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  return {
+    bcryptCost: int(env, 'BILLETTIGUE_BCRYPT_COST', DEFAULT_SETTINGS.bcryptCost, 4, 31),
+    lockoutThreshold: int(env, 'BILLETTIGUE_LOCKOUT_THRESHOLD', DEFAULT_SETTINGS.lockoutThreshold, 1, 1000),
+    refundRateBp: hundredths(env, 'BILLETTIGUE_REFUND_RATE', DEFAULT_SETTINGS.refundRateBp),
+    colisBaseCents: hundredths(env, 'BILLETTIGUE_COLIS_BASE', DEFAULT_SETTINGS.colisBaseCents),
+    colisPerKgCents: hundredths(env, 'BILLETTIGUE_COLIS_PER_KG', DEFAULT_SETTINGS.colisPerKgCents),
+    passwordMinLength: int(env, 'BILLETTIGUE_PASSWORD_MIN_LENGTH', DEFAULT_SETTINGS.passwordMinLength, 1, 72),
+  };
+}
