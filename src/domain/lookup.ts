@@ -1,0 +1,98 @@
+/**
+ * Finding the records people name on the command line. Accounts are addressed by id or email;
+ * a mistyped email gets a "did you mean" when a near match exists.
+ */
+import type { Knex } from 'knex';
+import type { CompteRow, TransporteurRow, UtilisateurRow } from '../db/rows.js';
+import { NotFound } from './errors.js';
+import { looksLikeEmail, parseId } from './validate.js';
+
+type Db = Knex | Knex.Transaction;
+
+/** Nearest existing email (same domain first, small edit distance), for the NotFound hint. */
+async function nearEmail(db: Db, email: string): Promise<string | undefined> {
+  const [local, domain] = email.split('@');
+  if (!local) return undefined;
+  const prefix = local.slice(0, 3).replace(/[%_\\]/g, '\\$&');
+  const candidates = (await db('comptes')
+    .where('email', 'like', `${prefix}%`)
+    .orWhere('email', 'like', `%@${(domain ?? '').replace(/[%_\\]/g, '\\$&')}`)
+    .limit(200)
+    .pluck('email')) as string[];
+  let best: string | undefined;
+  let bestD = 4;
+  for (const c of candidates) {
+    const d = distance(email, c);
+    if (d < bestD) {
+      bestD = d;
+      best = c;
+    }
+  }
+  return best;
+}
+
+function distance(a: string, b: string): number {
+  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = dp[0]!;
+    dp[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = dp[j]!;
+      dp[j] = Math.min(dp[j]! + 1, dp[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return dp[b.length]!;
+}
+
+/** A compte by id or email (trimmed, lower-cased). Throws NotFound (exit 3). */
+export async function findCompte(db: Db, ref: string | number, options: { forUpdate?: boolean } = {}): Promise<CompteRow> {
+  const s = String(ref).trim();
+  const qb = db<CompteRow>('comptes');
+  if (looksLikeEmail(s)) qb.where('email', s.toLowerCase());
+  else qb.where('id', parseId(s, 'account'));
+  if (options.forUpdate) qb.forUpdate();
+  const row = (await qb.first()) as CompteRow | undefined;
+  if (row) return row;
+  if (looksLikeEmail(s)) {
+    const near = await nearEmail(db, s.toLowerCase());
+    throw new NotFound(`no account with email ${s.toLowerCase()}${near ? ` (did you mean ${near}?)` : ''}`, {
+      code: 'account_not_found',
+    });
+  }
+  throw new NotFound(`no account with id ${s}`, { code: 'account_not_found' });
+}
+
+/** A transporteur profile by transporteur id or by its account's email. */
+export async function findTransporteur(db: Db, ref: string | number): Promise<TransporteurRow & { compte: CompteRow }> {
+  const s = String(ref).trim();
+  let row: TransporteurRow | undefined;
+  let compte: CompteRow;
+  if (looksLikeEmail(s)) {
+    compte = await findCompte(db, s);
+    row = (await db<TransporteurRow>('transporteurs').where('compte_id', compte.id).first()) as TransporteurRow | undefined;
+    if (!row) throw new NotFound(`account ${compte.email} is not a transporteur`, { code: 'transporteur_not_found' });
+  } else {
+    row = (await db<TransporteurRow>('transporteurs').where('id', parseId(s, 'transporteur')).first()) as TransporteurRow | undefined;
+    if (!row) throw new NotFound(`no transporteur with id ${s}`, { code: 'transporteur_not_found' });
+    compte = (await db<CompteRow>('comptes').where('id', row.compte_id).first()) as CompteRow;
+  }
+  return { ...row, compte };
+}
+
+/** A utilisateur profile by utilisateur id or by its account's email. */
+export async function findUtilisateur(db: Db, ref: string | number): Promise<UtilisateurRow & { compte: CompteRow }> {
+  const s = String(ref).trim();
+  let row: UtilisateurRow | undefined;
+  let compte: CompteRow;
+  if (looksLikeEmail(s)) {
+    compte = await findCompte(db, s);
+    row = (await db<UtilisateurRow>('utilisateurs').where('compte_id', compte.id).first()) as UtilisateurRow | undefined;
+    if (!row) throw new NotFound(`account ${compte.email} is not a utilisateur`, { code: 'utilisateur_not_found' });
+  } else {
+    row = (await db<UtilisateurRow>('utilisateurs').where('id', parseId(s, 'utilisateur')).first()) as UtilisateurRow | undefined;
+    if (!row) throw new NotFound(`no utilisateur with id ${s}`, { code: 'utilisateur_not_found' });
+    compte = (await db<CompteRow>('comptes').where('id', row.compte_id).first()) as CompteRow;
+  }
+  return { ...row, compte };
+}
