@@ -33,7 +33,7 @@ export async function purgeExpiredTokens(db: Knex, options: PurgeOptions = {}): 
   }
   let total = 0;
   for (;;) {
-    const deleted = await db.transaction(async (trx) => {
+    const deleted: number = await db.transaction(async (trx): Promise<number> => {
       const ids = (await trx('revoked_tokens').where('expires_at', '<', cutoff).orderBy('id').limit(batchSize).pluck('id')) as number[];
       if (ids.length === 0) return 0;
       return trx('revoked_tokens').whereIn('id', ids).del();
