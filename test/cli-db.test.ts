@@ -118,6 +118,9 @@ describe.each(testedKinds())('db commands on %s', (kind) => {
   });
 
   it('rollback --step, --all, and reset (refused without --yes, nothing changed)', async () => {
+    const dry = await runJson<{ would_revert: string[] }>(['db', 'rollback', '--all', '--dry-run'], { url: db.url });
+    expect(dry.data.would_revert).toEqual([...knownMigrations()].reverse());
+    expect((await listTables(db.knex)).length).toBeGreaterThan(10);
     const step = await runJson<{ reverted: string[] }>(['db', 'rollback', '--step', '1'], { url: db.url });
     expect(step.data.reverted).toHaveLength(1);
     await run(['db', 'migrate'], { url: db.url });
