@@ -115,8 +115,9 @@ interface MarkLostOpts {
 
 async function markLost(ctx: Ctx, opts: MarkLostOpts, args: string[]): Promise<void> {
   const { parseId } = await import('../domain/validate.js');
-  const { markColisLost } = await import('../domain/colis.js');
+  const { markColisLost, checkColisLost } = await import('../domain/colis.js');
   const id = parseId(args[0]!, 'colis');
+  await checkColisLost(await ctx.db(), id);
   await ctx.confirm(`mark colis ${id} lost? this is final`);
   const r = await ctx.mutate(async (trx) => {
     const change = await markColisLost(trx, id);

@@ -284,11 +284,15 @@ interface MoveOpts {
 }
 
 async function move(ctx: Ctx, verb: EnvoiVerb, id: string, opts: MoveOpts): Promise<void> {
-  const { moveEnvoi } = await import('../domain/envois.js');
+  const { moveEnvoi, checkEnvoiMove } = await import('../domain/envois.js');
   const { parseId } = await import('../domain/validate.js');
   const envoiId = parseId(id, 'envoi');
   const def = VERBS[verb];
-  if (def.confirm) await ctx.confirm(`${verb} envoi ${envoiId}? this is final`);
+  if (def.confirm) {
+    // Refuse an impossible move before asking; the transaction checks again under lock.
+    const current = await checkEnvoiMove(await ctx.db(), envoiId, def.to);
+    await ctx.confirm(`${verb} envoi ${envoiId} (${current})? this is final`);
+  }
   const result = await ctx.mutate(async (trx) => {
     const r = await moveEnvoi(trx, envoiId, def.to);
     const { writeAudit } = await import('../domain/audit.js');

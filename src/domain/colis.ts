@@ -70,6 +70,25 @@ export interface ColisChange {
 export async function markColisLost(trx: Db, idRef: number | string): Promise<ColisChange> {
   const id = parseId(idRef, 'colis');
   const { colis, envoi } = await lockColis(trx, id);
+  const refusal = lostRefusal(colis, envoi);
+  if (refusal) throw refusal;
+  const n = await trx('colis').where({ id, status: colis.status }).update({ status: 'lost', updated_at: toDbTime(new Date()) });
+  if (n !== 1) throw new Conflict(`colis ${id} changed while it was being updated: run the command again`, { code: 'concurrent_change' });
+  return { before: colisView(colis), after: await getColis(trx, id) };
+}
+
+/** Read-only check that a colis exists and may be marked lost (before asking for a confirmation). */
+export async function checkColisLost(db: Db, idRef: number | string): Promise<void> {
+  const id = parseId(idRef, 'colis');
+  const colis = (await db<ColisRow>('colis').where({ id }).first()) as ColisRow | undefined;
+  if (!colis) throw new NotFound(`no colis with id ${id}`, { code: 'colis_not_found' });
+  const envoi = (await db<EnvoiRow>('envois').where({ id: colis.envoi_id }).first()) as EnvoiRow;
+  const refusal = lostRefusal(colis, envoi);
+  if (refusal) throw refusal;
+}
+
+function lostRefusal(colis: ColisRow, envoi: EnvoiRow): Conflict | undefined {
+  const id = colis.id;
   if (!canMoveColis(colis.status, 'lost')) {
     const why =
       colis.status === 'pending'
@@ -77,20 +96,18 @@ export async function markColisLost(trx: Db, idRef: number | string): Promise<Co
         : colis.status === 'lost'
           ? 'it already is'
           : `${colis.status} is final`;
-    throw new Conflict(
-      `colis ${id} is ${colis.status}: it cannot be marked lost (${why}; only ${sourcesOfLost()} colis can)`,
-      { code: 'forbidden_transition', details: { colis_id: id, current: colis.status, wanted: 'lost' } },
-    );
+    return new Conflict(`colis ${id} is ${colis.status}: it cannot be marked lost (${why}; only ${sourcesOfLost()} colis can)`, {
+      code: 'forbidden_transition',
+      details: { colis_id: id, current: colis.status, wanted: 'lost' },
+    });
   }
   if (envoi.status !== 'accepted' && envoi.status !== 'in_transit') {
-    throw new Conflict(
+    return new Conflict(
       `colis ${id} belongs to envoi ${envoi.id}, which is ${envoi.status}: only colis of an accepted or in_transit envoi can be marked lost`,
       { code: 'forbidden_transition', details: { colis_id: id, envoi_id: envoi.id, envoi_status: envoi.status } },
     );
   }
-  const n = await trx('colis').where({ id, status: colis.status }).update({ status: 'lost', updated_at: toDbTime(new Date()) });
-  if (n !== 1) throw new Conflict(`colis ${id} changed while it was being updated: run the command again`, { code: 'concurrent_change' });
-  return { before: colisView(colis), after: await getColis(trx, id) };
+  return undefined;
 }
 
 function sourcesOfLost(): string {

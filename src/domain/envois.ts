@@ -467,6 +467,18 @@ export interface EnvoiMove {
 }
 
 /**
+ * Read-only check that an envoi exists and may move to `to` (for asking a confirmation only when the
+ * move is possible); `moveEnvoi` checks again under lock.
+ */
+export async function checkEnvoiMove(db: Db, idRef: number | string, to: EnvoiStatus): Promise<EnvoiStatus> {
+  const id = parseId(idRef, 'envoi');
+  const envoi = (await db<EnvoiRow>('envois').where({ id }).first('status')) as Pick<EnvoiRow, 'status'> | undefined;
+  if (!envoi) throw new NotFound(`no envoi with id ${id}`, { code: 'envoi_not_found' });
+  if (!canMoveEnvoi(envoi.status, to)) throw refuseEnvoiMove(id, envoi.status, to);
+  return envoi.status;
+}
+
+/**
  * Moves an envoi along its state machine and its colis with it (lost colis stay lost).
  * Locks the envoi, then its colis; the UPDATE re-checks the old status in its WHERE.
  */
