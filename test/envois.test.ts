@@ -21,6 +21,8 @@ import { ENVOI_STATUSES, COLIS_STATUSES, type ColisStatus, type EnvoiStatus } fr
 import { Conflict, InvalidInput, NotFound } from '../src/domain/errors.js';
 import { colisShippingCents } from '../src/domain/money.js';
 import { centsToDecimal } from '../src/db/values.js';
+import { connect } from '../src/db/connection.js';
+import { run } from './helpers/cli.js';
 
 const RATES = { baseCents: 500, perKgCents: 150 };
 const THREE: ColisInput[] = [
@@ -59,6 +61,12 @@ describe.each(testedKinds())('envois and colis on %s', (kind) => {
       ),
     );
   const move = (id: number, to: EnvoiStatus) => k.transaction((trx) => moveEnvoi(trx, id, to));
+  /** The real binary; rejects with "exit N: stderr" unless it exits 0. */
+  const cli = async (args: string[]) => {
+    const r = await run(args, { url: db.url });
+    if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr.trim()}`);
+    return r;
+  };
 
   /** An envoi brought to `status` through the verbs (lost colis first when asked). */
   async function envoiIn(status: EnvoiStatus, o: { loseFirst?: boolean } = {}): Promise<number> {
@@ -290,6 +298,51 @@ describe.each(testedKinds())('envois and colis on %s', (kind) => {
     const shown = await getColis(k, colis[0]!.id);
     expect(shown.envoi).toMatchObject({ id: b.id, status: 'accepted', transporteur_id: carrier.id });
     await expect(getEnvoi(k, 999999)).rejects.toThrow(NotFound);
+  });
+
+  it('concurrent ship / mark-lost / cancel keep envois and colis consistent', async () => {
+    // MySQL: two connections of this process race. SQLite: one process would block on its own
+    // lock, so two real processes race instead (each retries a stale snapshot from the start).
+    const other = kind === 'mysql' ? await connect(db.target) : undefined;
+    const ship = (id: number) =>
+      other ? k.transaction((trx) => moveEnvoi(trx, id, 'in_transit')) : cli(['envois', 'ship', String(id)]);
+    const lose = (colisId: number) =>
+      other ? other.transaction((trx) => markColisLost(trx, colisId)) : cli(['colis', 'mark-lost', String(colisId), '--yes']);
+    const cancel = (id: number) =>
+      other ? other.transaction((trx) => moveEnvoi(trx, id, 'cancelled')) : cli(['envois', 'cancel', String(id), '--yes']);
+    try {
+      const ids: number[] = [];
+      for (let i = 0; i < (other ? 6 : 2); i++) ids.push(await envoiIn('accepted'));
+      const firstColis = new Map<number, number>();
+      for (const id of ids) firstColis.set(id, (await getEnvoi(k, id)).colis[0]!.id);
+      const outcomes = await Promise.all(
+        ids.flatMap((id) => [
+          ship(id).then(() => 'ship', (e: unknown) => e),
+          lose(firstColis.get(id)!).then(() => 'lost', (e: unknown) => e),
+        ]),
+      );
+      // Both orders are legal: ship then lose a shipped colis, or lose a packaged one then ship.
+      expect(outcomes.filter((o) => o === 'ship')).toHaveLength(ids.length);
+      expect(outcomes.filter((o) => o === 'lost')).toHaveLength(ids.length);
+      for (const id of ids) {
+        const e = await getEnvoi(k, id);
+        expect(e.status).toBe('in_transit');
+        expect(e.colis.map((c) => c.status)).toEqual(['lost', 'shipped', 'shipped']);
+      }
+      // ship and cancel of the same accepted envoi: exactly one wins, the other is a conflict.
+      const id = await envoiIn('accepted');
+      const race = await Promise.all([ship(id).then(() => 'ok', (e: unknown) => e), cancel(id).then(() => 'ok', (e: unknown) => e)]);
+      expect(race.filter((r) => r === 'ok')).toHaveLength(1);
+      const loser = race.find((r) => r !== 'ok');
+      if (other) expect(loser).toBeInstanceOf(Conflict);
+      else expect(String(loser)).toMatch(/exit 4: error: envoi \d+ is (in_transit|cancelled)/);
+      const final = await getEnvoi(k, id);
+      expect(final.colis.map((c) => c.status)).toEqual(
+        final.status === 'cancelled' ? ['packaged', 'packaged', 'packaged'] : ['shipped', 'shipped', 'shipped'],
+      );
+    } finally {
+      await other?.destroy();
+    }
   });
 
   it('every envoi it made is consistent (colis statuses allowed for the envoi status)', async () => {
