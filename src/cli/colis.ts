@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { action, parsePositiveInt, type Ctx } from './context.js';
+import { mutateAudited } from './audited.js';
 import { COLIS_STATUSES } from '../db/schema.js';
 import type { ColisView } from '../domain/envois.js';
 import type { ColisDetail } from '../domain/colis.js';
@@ -119,20 +120,18 @@ async function markLost(ctx: Ctx, opts: MarkLostOpts, args: string[]): Promise<v
   const id = parseId(args[0]!, 'colis');
   await checkColisLost(await ctx.db(), id);
   await ctx.confirm(`mark colis ${id} lost? this is final`);
-  const r = await ctx.mutate(async (trx) => {
-    const change = await markColisLost(trx, id);
-    const { writeAudit } = await import('../domain/audit.js');
-    await writeAudit(trx, {
-      actor: ctx.actor,
+  const r = await mutateAudited(
+    ctx,
+    (trx) => markColisLost(trx, id),
+    (change) => ({
       action: 'colis.mark-lost',
       targetType: 'colis',
       targetId: id,
-      reason: opts.reason ?? null,
+      reason: opts.reason,
       before: { status: change.before.status, envoi_id: change.before.envoi_id },
       after: { status: change.after.status },
-    });
-    return change;
-  });
+    }),
+  );
   ctx.ui.success(`${ctx.dryRun ? 'would mark' : 'marked'} colis ${id} of envoi ${r.after.envoi.id} lost (was ${r.before.status})`);
   await renderColis(ctx, r.after);
 }
@@ -156,21 +155,12 @@ async function update(ctx: Ctx, opts: UpdateOpts, args: string[]): Promise<void>
     weight: opts.weight === undefined ? undefined : parseWeight(opts.weight, '--weight'),
     dimensions: dims === undefined ? undefined : dims === '' || dims.toLowerCase() === 'none' ? null : parseDimensions(dims, '--dimensions'),
   };
-  const r = await ctx.mutate(async (trx) => {
-    const change = await updateColis(trx, id, patch, { baseCents: ctx.settings.colisBaseCents, perKgCents: ctx.settings.colisPerKgCents });
-    const { writeAudit } = await import('../domain/audit.js');
-    const pick = (c: ColisView) => ({ description: c.description, weight: c.weight, dimensions: c.dimensions, shipping_cost: c.shipping_cost });
-    await writeAudit(trx, {
-      actor: ctx.actor,
-      action: 'colis.update',
-      targetType: 'colis',
-      targetId: id,
-      reason: opts.reason ?? null,
-      before: pick(change.before),
-      after: pick(change.after),
-    });
-    return change;
-  });
+  const pick = (c: ColisView) => ({ description: c.description, weight: c.weight, dimensions: c.dimensions, shipping_cost: c.shipping_cost });
+  const r = await mutateAudited(
+    ctx,
+    (trx) => updateColis(trx, id, patch, { baseCents: ctx.settings.colisBaseCents, perKgCents: ctx.settings.colisPerKgCents }),
+    (change) => ({ action: 'colis.update', targetType: 'colis', targetId: id, reason: opts.reason, before: pick(change.before), after: pick(change.after) }),
+  );
   ctx.ui.success(
     `${ctx.dryRun ? 'would update' : 'updated'} colis ${id}: ${r.before.weight} kg → ${r.after.weight} kg, cost ${r.before.shipping_cost} → ${r.after.shipping_cost}`,
   );

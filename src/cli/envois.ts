@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { action, parseDateOption, parsePositiveInt, readStdin, type Ctx } from './context.js';
+import { mutateAudited } from './audited.js';
 import type { Column } from './ui.js';
 import { InvalidInput } from '../domain/errors.js';
 import type { ColisInput, ColisView, EnvoiDetail, EnvoiSort, EnvoiSummary, EnvoiVerb, StatusTotal } from '../domain/envois.js';
@@ -228,26 +229,22 @@ async function create(ctx: Ctx, opts: CreateOpts): Promise<void> {
   if (opts.colisFile) colis = parseColisFile(await readColisFile(opts.colisFile));
   else colis = opts.colis.map((spec, i) => parseColisSpec(spec, i + 1));
 
-  const envoi = await ctx.mutate(async (trx) => {
-    const e = await createEnvoi(
-      trx,
-      {
-        expediteur: opts.expediteur!,
-        transporteur: opts.transporteur!,
-        description: opts.description,
-        recipientName: opts.recipientName,
-        recipientPhone: opts.recipientPhone,
-        colis,
-      },
-      { baseCents: ctx.settings.colisBaseCents, perKgCents: ctx.settings.colisPerKgCents },
-    );
-    const { writeAudit } = await import('../domain/audit.js');
-    await writeAudit(trx, {
-      actor: ctx.actor,
+  const input = {
+    expediteur: opts.expediteur,
+    transporteur: opts.transporteur,
+    description: opts.description,
+    recipientName: opts.recipientName,
+    recipientPhone: opts.recipientPhone,
+    colis,
+  };
+  const envoi = await mutateAudited(
+    ctx,
+    (trx) => createEnvoi(trx, input, { baseCents: ctx.settings.colisBaseCents, perKgCents: ctx.settings.colisPerKgCents }),
+    (e) => ({
       action: 'envois.create',
       targetType: 'envoi',
       targetId: e.id,
-      reason: opts.reason ?? null,
+      reason: opts.reason,
       after: {
         status: e.status,
         expediteur_id: e.expediteur.id,
@@ -256,9 +253,8 @@ async function create(ctx: Ctx, opts: CreateOpts): Promise<void> {
         total_weight: e.totals.weight,
         total_shipping_cost: e.totals.shipping_cost,
       },
-    });
-    return e;
-  });
+    }),
+  );
   ctx.ui.success(
     `${ctx.dryRun ? 'would create' : 'created'} envoi ${envoi.id} with ${envoi.totals.colis} colis: ${envoi.totals.weight} kg, shipping ${envoi.totals.shipping_cost}`,
   );
@@ -293,20 +289,18 @@ async function move(ctx: Ctx, verb: EnvoiVerb, id: string, opts: MoveOpts): Prom
     const current = await checkEnvoiMove(await ctx.db(), envoiId, def.to);
     await ctx.confirm(`${verb} envoi ${envoiId} (${current})? this is final`);
   }
-  const result = await ctx.mutate(async (trx) => {
-    const r = await moveEnvoi(trx, envoiId, def.to);
-    const { writeAudit } = await import('../domain/audit.js');
-    await writeAudit(trx, {
-      actor: ctx.actor,
+  const result = await mutateAudited(
+    ctx,
+    (trx) => moveEnvoi(trx, envoiId, def.to),
+    (r) => ({
       action: `envois.${verb}`,
       targetType: 'envoi',
       targetId: envoiId,
-      reason: opts.reason ?? null,
+      reason: opts.reason,
       before: { status: r.from },
       after: { status: r.to, colis_moved: r.colisMoved, colis_lost: r.colisLost },
-    });
-    return r;
-  });
+    }),
+  );
   const moved = Object.entries(result.colisMoved).map(([s, n]) => `${n} colis ${s}`);
   if (result.colisLost > 0) moved.push(`${result.colisLost} lost`);
   ctx.ui.success(

@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { action, parsePositiveInt, type Ctx } from './context.js';
+import { mutateAudited } from './audited.js';
 import { SERVICE_FREQUENCIES, ZONE_TYPES } from '../db/schema.js';
 import type { ZoneView } from '../domain/zones.js';
 
@@ -151,19 +152,11 @@ async function add(ctx: Ctx, opts: AddOpts): Promise<void> {
     frequency: opts.frequency === undefined ? null : parseFrequency(opts.frequency),
     maxWeight: opts.maxWeight === undefined ? null : parseWeight(opts.maxWeight, '--max-weight'),
   };
-  const r = await ctx.mutate(async (trx) => {
-    const added = await addZone(trx, input);
-    const { writeAudit } = await import('../domain/audit.js');
-    await writeAudit(trx, {
-      actor: ctx.actor,
-      action: 'zones.add',
-      targetType: 'zone',
-      targetId: added.zone.id,
-      reason: opts.reason ?? null,
-      after: auditView(added.zone),
-    });
-    return added;
-  });
+  const r = await mutateAudited(
+    ctx,
+    (trx) => addZone(trx, input),
+    (added) => ({ action: 'zones.add', targetType: 'zone', targetId: added.zone.id, reason: opts.reason, after: auditView(added.zone) }),
+  );
   if (r.inactiveCarrier) ctx.ui.warn(`${r.inactiveCarrier}: it cannot take envois until it is active again`);
   ctx.ui.success(`${ctx.dryRun ? 'would add' : 'added'} zone ${r.zone.id}: transporteur ${r.zone.transporteur_id} serves ${r.zone.city_name}`);
   await renderZone(ctx, r.zone);
@@ -194,20 +187,18 @@ async function update(ctx: Ctx, opts: UpdateOpts, args: string[]): Promise<void>
     frequency: opts.frequency === undefined ? undefined : NONE(opts.frequency) ? null : parseFrequency(opts.frequency),
     maxWeight: opts.maxWeight === undefined ? undefined : NONE(opts.maxWeight) ? null : parseWeight(opts.maxWeight, '--max-weight'),
   };
-  const r = await ctx.mutate(async (trx) => {
-    const change = await updateZone(trx, id, patch);
-    const { writeAudit } = await import('../domain/audit.js');
-    await writeAudit(trx, {
-      actor: ctx.actor,
+  const r = await mutateAudited(
+    ctx,
+    (trx) => updateZone(trx, id, patch),
+    (change) => ({
       action: 'zones.update',
       targetType: 'zone',
       targetId: id,
-      reason: opts.reason ?? null,
+      reason: opts.reason,
       before: auditView(change.before),
       after: auditView(change.after),
-    });
-    return change;
-  });
+    }),
+  );
   ctx.ui.success(`${ctx.dryRun ? 'would update' : 'updated'} zone ${id}`);
   await renderZone(ctx, r.after);
 }
@@ -218,19 +209,11 @@ async function remove(ctx: Ctx, opts: { reason?: string }, args: string[]): Prom
   const id = parseId(args[0]!, 'zone');
   const zone = await getZone(await ctx.db(), id);
   await ctx.confirm(`remove zone ${id} (transporteur ${zone.transporteur_id} serving ${zone.city_name})?`);
-  const removed = await ctx.mutate(async (trx) => {
-    const z = await removeZone(trx, id);
-    const { writeAudit } = await import('../domain/audit.js');
-    await writeAudit(trx, {
-      actor: ctx.actor,
-      action: 'zones.remove',
-      targetType: 'zone',
-      targetId: id,
-      reason: opts.reason ?? null,
-      before: auditView(z),
-    });
-    return z;
-  });
+  const removed = await mutateAudited(
+    ctx,
+    (trx) => removeZone(trx, id),
+    (z) => ({ action: 'zones.remove', targetType: 'zone', targetId: id, reason: opts.reason, before: auditView(z) }),
+  );
   ctx.ui.success(`${ctx.dryRun ? 'would remove' : 'removed'} zone ${id}: transporteur ${removed.transporteur_id} no longer serves ${removed.city_name}`);
   await renderZone(ctx, removed);
 }
