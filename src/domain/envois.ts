@@ -82,8 +82,9 @@ function refuseEnvoiMove(id: number, from: EnvoiStatus, to: EnvoiStatus): Confli
   const final = ENVOI_TRANSITIONS[from].length === 0 ? ' (final)' : '';
   const sources = sourcesOf(ENVOI_TRANSITIONS, to);
   const what = verb ? `${verb} works` : `${to} is reachable`;
+  const where = sources.length > 0 ? `${what} only from ${sources.join(' or ')}` : `no status leads back to ${to}`;
   return new Conflict(
-    `envoi ${id} is ${from}${final}: it cannot become ${to} (${what} only from ${sources.join(' or ')})`,
+    `envoi ${id} is ${from}${final}: it cannot become ${to} (${where})`,
     { code: 'forbidden_transition', details: { envoi_id: id, current: from, wanted: to } },
   );
 }
