@@ -19,7 +19,9 @@ function asDriver(err: unknown): DriverError {
 
 export function isDeadlock(err: unknown): boolean {
   const e = asDriver(err);
-  return e.errno === 1213 || e.code === 'ER_LOCK_DEADLOCK' || e.code === 'SQLITE_BUSY';
+  // SQLITE_BUSY_SNAPSHOT: a WAL transaction that read before another process committed cannot
+  // upgrade to a writer (the busy timeout does not apply); only a retry from the start succeeds.
+  return e.errno === 1213 || e.code === 'ER_LOCK_DEADLOCK' || e.code === 'SQLITE_BUSY' || e.code === 'SQLITE_BUSY_SNAPSHOT';
 }
 
 export function isLockWaitTimeout(err: unknown): boolean {
