@@ -218,14 +218,18 @@ export interface AccountListQuery {
 
 export const MAX_LIMIT = 10000;
 
+/**
+ * LIKE escaping with `!` as the escape character: a backslash would itself need escaping in MySQL
+ * string literals but not in SQLite; `!` means the same on both.
+ */
 function escapeLike(s: string): string {
-  return s.replace(/[\\%_]/g, (m) => `\\${m}`);
+  return s.replace(/[!%_]/g, (m) => `!${m}`);
 }
 
-/** `column LIKE %text%`, escaping the user's % and _ (case-insensitive on both databases). */
+/** `column LIKE %text%`, the user's % and _ taken literally (case-insensitive on both databases). */
 function whereContains(qb: Knex.QueryBuilder, column: string, text: string, or: boolean): void {
   const fn = or ? 'orWhereRaw' : 'whereRaw';
-  qb[fn](`?? like ? escape '\\'`, [column, `%${escapeLike(text)}%`]);
+  qb[fn](`?? like ? escape '!'`, [column, `%${escapeLike(text)}%`]);
 }
 
 const PHONE_LIKE = /^\+?[\d\s.\-()]{3,}$/;
@@ -498,6 +502,19 @@ async function assertNotLastActiveAdmin(trx: Db, c: CompteRow, role: string, wha
   }
 }
 
+/**
+ * Locks the account for a change that may remove an admin. Every such change locks the active
+ * admin rows in id order *before* the target row, so two of them never wait on each other in a
+ * cycle (no deadlock), and the second one re-reads the first one's committed change.
+ */
+async function lockCompte(trx: Db, ref: string): Promise<CompteRow> {
+  const peek = await findCompte(trx, ref);
+  if ((await roleName(trx, peek.role_id)) === 'admin') {
+    await trx('comptes').where({ role_id: peek.role_id, status: 'active' }).orderBy('id').forUpdate().pluck('id');
+  }
+  return findCompte(trx, peek.id, { forUpdate: true });
+}
+
 /** Conditional UPDATE on the state we decided on; 0 rows means someone changed it under us. */
 async function updateCompte(trx: Db, c: CompteRow, expected: Partial<CompteRow>, changes: Record<string, unknown>): Promise<void> {
   const n = await trx('comptes')
@@ -509,7 +526,7 @@ async function updateCompte(trx: Db, c: CompteRow, expected: Partial<CompteRow>,
 /** activate / deactivate / suspend / delete (soft): moves the status along TRANSITIONS. */
 export async function changeStatus(trx: Knex.Transaction, ref: string, verb: StatusVerb): Promise<AccountChange> {
   const to = STATUS_VERBS[verb];
-  const c = await findCompte(trx, ref, { forUpdate: true });
+  const c = await lockCompte(trx, ref);
   assertTransition(c, to, verb);
   if (to !== 'active') await assertNotLastActiveAdmin(trx, c, await roleName(trx, c.role_id), `${verb === 'delete' ? 'deleting' : verb === 'suspend' ? 'suspending' : 'deactivating'} it`);
   await updateCompte(trx, c, { status: c.status }, { status: to });
@@ -646,7 +663,7 @@ export interface HardDeleteResult {
  * when nothing else references it: reservations, envois and trajets are history and keep it.
  */
 export async function hardDeleteAccount(trx: Knex.Transaction, ref: string): Promise<HardDeleteResult> {
-  const c = await findCompte(trx, ref, { forUpdate: true });
+  const c = await lockCompte(trx, ref);
   const role = await roleName(trx, c.role_id);
   await assertNotLastActiveAdmin(trx, c, role, 'deleting it');
   const summary = await accountSummary(trx, c.id);
@@ -693,7 +710,7 @@ export interface RoleMove extends AccountChange {
  * or when it would remove the last active admin.
  */
 export async function setRole(trx: Knex.Transaction, ref: string, newRoleRef: string, input: ProfileInput = {}): Promise<RoleMove> {
-  const c = await findCompte(trx, ref, { forUpdate: true });
+  const c = await lockCompte(trx, ref);
   assertNotDeleted(c, 'change the role of');
   const oldRole = await roleName(trx, c.role_id);
   const role = await findRole(trx, newRoleRef, { missing: 'invalid', field: 'role' });
