@@ -102,7 +102,7 @@ describe.each(testedKinds())('accounts domain on %s', (kind) => {
           // The reference order, computed here: NULLs first ascending, last descending.
           const key = (a: AccountSummary): [number, string | number] => {
             const v = (a as unknown as Record<string, string | number | null>)[field];
-            return v === null ? [0, ''] : [1, v];
+            return v === null || v === undefined ? [0, ''] : [1, v];
           };
           const expected = [...all].sort((a, b) => {
             const [na, va] = key(a);
