@@ -9,7 +9,7 @@
 import type { Knex } from 'knex';
 import type { AdministrateurRow, CompteRow, RoleRow, TransporteurRow, UtilisateurRow, ZoneRow } from '../db/rows.js';
 import { COMPANY_TYPES, COMPTE_STATUSES, type CompanyType, type CompteStatus } from '../db/schema.js';
-import { isoOrNull, toBool, toCents, toDbTime } from '../db/values.js';
+import { isoOrNull, toBool, toDbTime, toMoneyString } from '../db/values.js';
 import { Conflict, InvalidInput, NotFound } from './errors.js';
 import { findCompte } from './lookup.js';
 import { findRole, PROFILE_TABLE, profileKindOf, type ProfileKind } from './roles.js';
@@ -801,7 +801,7 @@ export async function showAccount(db: Db, ref: string, settings: { lockoutThresh
         region: z.region,
         zone_type: z.zone_type,
         service_frequency: z.service_frequency,
-        max_weight_capacity: z.max_weight_capacity === null ? null : (toCents(z.max_weight_capacity) / 100).toFixed(2),
+        max_weight_capacity: z.max_weight_capacity === null ? null : toMoneyString(z.max_weight_capacity),
       }));
       trajets = await count(db, 'trajets', { transporteur_id: p.id });
       envoisCarried = await count(db, 'envois', { transporteur_id: p.id });
