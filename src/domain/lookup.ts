@@ -9,19 +9,23 @@ import { looksLikeEmail, parseId } from './validate.js';
 
 type Db = Knex | Knex.Transaction;
 
-/** Nearest existing email (same domain first, small edit distance), for the NotFound hint. */
+/**
+ * Nearest existing email, for the NotFound hint. Only prefix scans (the unique email index serves
+ * them, also with a million accounts): same first letters (typo in the name part) or same name
+ * part with another domain (typo in the domain).
+ */
 async function nearEmail(db: Db, email: string): Promise<string | undefined> {
-  const [local, domain] = email.split('@');
+  const [local] = email.split('@');
   if (!local) return undefined;
-  const prefix = local.slice(0, 3).replace(/[%_\\]/g, '\\$&');
-  const candidates = (await db('comptes')
-    .where('email', 'like', `${prefix}%`)
-    .orWhere('email', 'like', `%@${(domain ?? '').replace(/[%_\\]/g, '\\$&')}`)
-    .limit(200)
-    .pluck('email')) as string[];
+  // ESCAPE '!' behaves the same on MySQL and SQLite (SQLite has no default LIKE escape).
+  const esc = (s: string) => s.replace(/[%_!]/g, '!$&');
+  const like = (pattern: string, limit: number) =>
+    db('comptes').whereRaw("email like ? escape '!'", [pattern]).limit(limit).pluck('email') as Promise<string[]>;
+  const byPrefix = await like(`${esc(local.slice(0, 3))}%`, 200);
+  const byLocal = await like(`${esc(local)}@%`, 50);
   let best: string | undefined;
   let bestD = 4;
-  for (const c of candidates) {
+  for (const c of [...byLocal, ...byPrefix]) {
     const d = distance(email, c);
     if (d < bestD) {
       bestD = d;
