@@ -288,7 +288,7 @@ function reservationRules(s: Scope): Rule[] {
       sql: (k) => {
         const base = `(${k.cents('r.total_amount')} - ${k.cents('r.refund_supplement_amount')})`;
         return `select r.id, r.seats_reserved, ${k.cents('r.total_amount')} as total, ${k.cents('r.refund_supplement_amount')} as supplement
-          from ${R} r where ${base} < 0 or ${base} - r.seats_reserved * ${intDivSql(k.db, base, 'r.seats_reserved')} <> 0`;
+          from ${R} r where r.seats_reserved >= 1 and (${base} < 0 or ${base} - r.seats_reserved * ${intDivSql(k.db, base, 'r.seats_reserved')} <> 0)`;
       },
       detail: (r) =>
         `total ${money(r.total)} − supplement ${money(r.supplement)} = ${money(Number(r.total) - Number(r.supplement))} is not ${r.seats_reserved} seat(s) × a price`,
