@@ -1,19 +1,11 @@
-/** The tool's version, from the package.json that ships with it (sources or compiled layout). */
-import { existsSync, readFileSync } from 'node:fs';
+/** The tool's version, from the package.json that ships with it. */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from './paths.js';
 
 let cached: string | undefined;
 
 export function toolVersion(): string {
-  if (cached) return cached;
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  for (const rel of ['../package.json', '../../package.json']) {
-    const file = path.resolve(here, rel);
-    if (existsSync(file)) {
-      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'billettigue' && pkg.version) return (cached = pkg.version);
-    }
-  }
-  return (cached = '0.0.0');
+  cached ??= (JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+  return cached;
 }

@@ -24,12 +24,14 @@ Examples:
 
   db.command('migrate')
     .description('apply every pending migration')
+    .option('--dry-run', 'list the migrations that would be applied, change nothing')
     .action(action(migrate));
 
   db.command('rollback')
     .description('revert the last batch of migrations, N migrations, or all of them')
     .option('--step <n>', 'revert this many migrations', parsePositiveInt('--step'))
     .option('--all', 'revert every migration (leaves only knex\'s own tables)')
+    .option('--dry-run', 'list the migrations that would be reverted, change nothing')
     .action(action(rollbackCmd));
 
   db.command('status')
@@ -81,9 +83,18 @@ async function createDb(ctx: Ctx): Promise<void> {
 
 async function migrate(ctx: Ctx): Promise<void> {
   const knex = await ctx.db({ schema: false });
-  const { migrateLatest } = await import('../db/migrator.js');
+  const { migrateLatest, migrationStatus } = await import('../db/migrator.js');
   ctx.ui.info(`target: ${ctx.target().display}`);
-  const applied = await migrateLatest(knex);
+  // DDL commits as it runs on MySQL: a dry run cannot apply-and-roll-back, so it lists instead.
+  const applied = ctx.dryRun
+    ? (await migrationStatus(knex)).migrations.filter((m) => !m.applied).map((m) => m.name)
+    : await migrateLatest(knex);
+  if (ctx.dryRun) {
+    if (ctx.ui.json) return ctx.ui.printJson({ target: ctx.target().display, dry_run: true, would_apply: applied });
+    for (const name of applied) ctx.ui.info(`  would apply ${name}`);
+    ctx.ui.info(`dry run: ${applied.length} migration(s) would be applied; nothing changed`);
+    return;
+  }
   if (ctx.ui.json) return ctx.ui.printJson({ target: ctx.target().display, applied });
   if (applied.length === 0) ctx.ui.success('already up to date');
   else {
@@ -95,8 +106,21 @@ async function migrate(ctx: Ctx): Promise<void> {
 async function rollbackCmd(ctx: Ctx, opts: { step?: number; all?: boolean }): Promise<void> {
   if (opts.step !== undefined && opts.all) throw new InvalidInput('choose one of --step N and --all');
   const knex = await ctx.db({ schema: false });
-  const { rollback } = await import('../db/migrator.js');
+  const { rollback, migrationStatus } = await import('../db/migrator.js');
   ctx.ui.info(`target: ${ctx.target().display}`);
+  if (ctx.dryRun) {
+    const applied = (await migrationStatus(knex)).migrations.filter((m) => m.applied);
+    const lastBatch = Math.max(0, ...applied.map((m) => m.batch ?? 0));
+    const would = (
+      opts.all ? applied : opts.step !== undefined ? applied.slice(-opts.step) : applied.filter((m) => m.batch === lastBatch)
+    )
+      .map((m) => m.name)
+      .reverse();
+    if (ctx.ui.json) return ctx.ui.printJson({ target: ctx.target().display, dry_run: true, would_revert: would });
+    for (const name of would) ctx.ui.info(`  would revert ${name}`);
+    ctx.ui.info(`dry run: ${would.length} migration(s) would be reverted; nothing changed`);
+    return;
+  }
   const reverted = await rollback(knex, opts);
   if (ctx.ui.json) return ctx.ui.printJson({ target: ctx.target().display, reverted });
   if (reverted.length === 0) ctx.ui.success('nothing to roll back');

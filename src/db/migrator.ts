@@ -6,14 +6,15 @@
  */
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import type { Knex } from 'knex';
+import { shippedDir } from '../paths.js';
 import { Conflict, Unavailable } from '../domain/errors.js';
 import { isMissingTable } from './errors.js';
 
-const here = fileURLToPath(import.meta.url);
-const ext = path.extname(here); // '.ts' from sources, '.js' when compiled
-export const MIGRATIONS_DIR = path.resolve(path.dirname(here), '..', '..', 'migrations');
+// dist/migrations/*.js when compiled, migrations/*.ts from the sources (tests, tsx).
+const { dir: MIGRATIONS_DIR, ext } = shippedDir('migrations');
+export { MIGRATIONS_DIR };
 
 interface MigrationModule {
   up(knex: Knex): Promise<void>;

@@ -1,0 +1,45 @@
+/**
+ * Ctrl-C: exit 130, one line on stderr, nothing written. Also: `| head -1` closing the pipe early.
+ */
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDb, snapshot, testedKinds, type TestDb } from './helpers/db.js';
+import { BIN } from './helpers/cli.js';
+
+describe.each(testedKinds())('signals on %s', (kind) => {
+  let db: TestDb;
+  beforeAll(async () => {
+    db = await createTestDb(kind);
+  });
+  afterAll(async () => db?.drop());
+
+  it('SIGINT while the command waits: exit 130, nothing changed', async () => {
+    const before = await snapshot(db.knex, ['comptes', 'administrateurs', 'audit_log']);
+    const child = spawn(process.execPath, [BIN, 'db', 'seed', '--admin-email', 'sig@example.fr', '--password-stdin'], {
+      env: { ...process.env, DATABASE_URL: db.url, NO_COLOR: '1' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    // stdin stays open: the command is blocked reading the password when the signal comes.
+    await new Promise((r) => setTimeout(r, 1200));
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => child.on('close', r));
+    expect(code).toBe(130);
+    expect(stderr.trim()).toMatch(/^error: interrupted/);
+    expect(await snapshot(db.knex, ['comptes', 'administrateurs', 'audit_log'])).toEqual(before);
+  });
+
+  it('a closed pipe is not an error', async () => {
+    const child = spawn(`"${process.execPath}" "${BIN}" db status | head -1`, {
+      shell: true,
+      env: { ...process.env, DATABASE_URL: db.url, NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const code = await new Promise<number | null>((r) => child.on('close', r));
+    expect(code).toBe(0);
+    expect(stderr).not.toMatch(/EPIPE|at /);
+  });
+});
