@@ -178,38 +178,68 @@ export interface BatchResult {
   paiements: number;
   envois: number;
   colis: number;
+  /** First and last id moved (null when this batch moved nothing). */
   firstId: number | null;
   lastId: number | null;
+  /** Where the next batch starts (last id examined). */
+  cursor: number;
+  /** Nothing left to examine after this batch. */
+  exhausted: boolean;
 }
 
-/** Moves one batch of reservations (with their paiements) in the given transaction. */
-export async function archiveReservationBatch(trx: Knex.Transaction, cutoff: Date, batchSize: number, archivedAt: Date): Promise<BatchResult> {
-  const qb = reservationsQuery(trx, toDbTime(cutoff)).orderBy('r.id').limit(batchSize);
-  if (isMysql(trx)) qb.forUpdate();
-  const ids = ((await qb.pluck('r.id')) as Array<number | string>).map(Number);
-  if (ids.length === 0) return { reservations: 0, paiements: 0, envois: 0, colis: 0, firstId: null, lastId: null };
+/**
+ * Moves one batch of reservations (with their paiements) in the given transaction.
+ * Walks the final reservations by primary key from `afterId` (at most `batchSize`, locked), and
+ * moves those whose trajet departed before the cutoff. Walking by id keeps every batch cheap: a
+ * single query joining trajets would let the optimizer start from the trajets' departure index and
+ * sort every qualifying reservation again for each batch (measured: 100–500 ms per batch at 400k
+ * reservations, against a few ms).
+ */
+export async function archiveReservationBatch(trx: Knex.Transaction, cutoff: Date, batchSize: number, archivedAt: Date, afterId = 0): Promise<BatchResult> {
+  const scan = trx('reservations')
+    .whereIn('status', ARCHIVED_RESERVATION_STATUSES as unknown as string[])
+    .where('id', '>', afterId)
+    .orderBy('id')
+    .limit(batchSize);
+  if (isMysql(trx)) scan.forUpdate();
+  const window = ((await scan.pluck('id')) as Array<number | string>).map(Number);
+  const cursor = window.length ? window[window.length - 1]! : afterId;
+  const exhausted = window.length < batchSize;
+  const none = { reservations: 0, paiements: 0, envois: 0, colis: 0, firstId: null, lastId: null, cursor, exhausted };
+  if (window.length === 0) return none;
+  const ids = (
+    (await trx('reservations as r')
+      .join('trajets as t', 't.id', 'r.trajet_id')
+      .whereIn('r.id', window)
+      .where('t.departure_time', '<', toDbTime(cutoff))
+      .orderBy('r.id')
+      .pluck('r.id')) as Array<number | string>
+  ).map(Number);
+  if (ids.length === 0) return none;
   const at = toDbTime(archivedAt);
   await copy(trx, 'reservations', 'id', ids, at);
   await copy(trx, 'paiements', 'reservation_id', ids, at);
   const paiements = await trx('paiements').whereIn('reservation_id', ids).del();
   const reservations = await trx('reservations').whereIn('id', ids).del();
   if (reservations !== ids.length) throw new Conflict(`archive: expected to move ${ids.length} reservations, moved ${reservations}: rolled back, re-run`);
-  return { reservations, paiements, envois: 0, colis: 0, firstId: ids[0]!, lastId: ids[ids.length - 1]! };
+  return { reservations, paiements, envois: 0, colis: 0, firstId: ids[0]!, lastId: ids[ids.length - 1]!, cursor, exhausted };
 }
 
 /** Moves one batch of envois (with their colis) in the given transaction. */
-export async function archiveEnvoiBatch(trx: Knex.Transaction, cutoff: Date, batchSize: number, archivedAt: Date): Promise<BatchResult> {
-  const qb = envoisQuery(trx, toDbTime(cutoff)).orderBy('e.id').limit(batchSize);
+export async function archiveEnvoiBatch(trx: Knex.Transaction, cutoff: Date, batchSize: number, archivedAt: Date, afterId = 0): Promise<BatchResult> {
+  const qb = envoisQuery(trx, toDbTime(cutoff)).where('e.id', '>', afterId).orderBy('e.id').limit(batchSize);
   if (isMysql(trx)) qb.forUpdate();
   const ids = ((await qb.pluck('e.id')) as Array<number | string>).map(Number);
-  if (ids.length === 0) return { reservations: 0, paiements: 0, envois: 0, colis: 0, firstId: null, lastId: null };
+  const cursor = ids.length ? ids[ids.length - 1]! : afterId;
+  const exhausted = ids.length < batchSize;
+  if (ids.length === 0) return { reservations: 0, paiements: 0, envois: 0, colis: 0, firstId: null, lastId: null, cursor, exhausted };
   const at = toDbTime(archivedAt);
   await copy(trx, 'envois', 'id', ids, at);
   await copy(trx, 'colis', 'envoi_id', ids, at);
   const colis = await trx('colis').whereIn('envoi_id', ids).del();
   const envois = await trx('envois').whereIn('id', ids).del();
   if (envois !== ids.length) throw new Conflict(`archive: expected to move ${ids.length} envois, moved ${envois}: rolled back, re-run`);
-  return { reservations: 0, paiements: 0, envois, colis, firstId: ids[0]!, lastId: ids[ids.length - 1]! };
+  return { reservations: 0, paiements: 0, envois, colis, firstId: ids[0]!, lastId: ids[ids.length - 1]!, cursor, exhausted };
 }
 
 export interface ArchiveOptions {
@@ -262,12 +292,14 @@ export async function archiveOlderThan(db: Knex, options: ArchiveOptions): Promi
   const archivedAt = options.archivedAt ?? new Date();
   const totals: ArchiveTotals = { reservations: 0, paiements: 0, envois: 0, colis: 0, batches: 0 };
   for (const kind of ['reservations', 'envois'] as const) {
+    // Keyset: each batch starts after the last id examined (ids below it do not qualify or are gone).
+    let afterId = 0;
     for (;;) {
       const batch = await inTransaction(db, async (trx) => {
         const b =
           kind === 'reservations'
-            ? await archiveReservationBatch(trx, options.cutoff, options.batchSize, archivedAt)
-            : await archiveEnvoiBatch(trx, options.cutoff, options.batchSize, archivedAt);
+            ? await archiveReservationBatch(trx, options.cutoff, options.batchSize, archivedAt, afterId)
+            : await archiveEnvoiBatch(trx, options.cutoff, options.batchSize, archivedAt, afterId);
         if (b.firstId === null) return b;
         await writeAudit(trx, {
           actor: options.actor,
@@ -282,14 +314,16 @@ export async function archiveOlderThan(db: Knex, options: ArchiveOptions): Promi
         await options.beforeCommit?.(kind, b);
         return b;
       });
-      if (batch.firstId === null) break;
-      totals.reservations += batch.reservations;
-      totals.paiements += batch.paiements;
-      totals.envois += batch.envois;
-      totals.colis += batch.colis;
-      totals.batches += 1;
-      options.onBatch?.({ ...totals });
-      if ((kind === 'reservations' ? batch.reservations : batch.envois) < options.batchSize) break;
+      afterId = batch.cursor;
+      if (batch.firstId !== null) {
+        totals.reservations += batch.reservations;
+        totals.paiements += batch.paiements;
+        totals.envois += batch.envois;
+        totals.colis += batch.colis;
+        totals.batches += 1;
+        options.onBatch?.({ ...totals });
+      }
+      if (batch.exhausted) break;
     }
   }
   return totals;

@@ -139,7 +139,8 @@ export async function collectStats(db: Db, options: StatsOptions = {}): Promise<
   const pw = where('payment_date');
   const paiementsQ = rawRows<Record<string, unknown>>(
     db,
-    `select status, count(*) as n, ${sumCentsSql(db, 'amount').toString()} as cents from paiements ${pw.sql} group by status`,
+    `select status, count(*) as n, ${sumCentsSql(db, 'amount').toString()} as cents
+     from paiements ${pw.sql} group by status`,
     pw.b,
   );
   const refundsQ = rawRows<Record<string, unknown>>(
