@@ -25,12 +25,13 @@ export function sumCentsSql(knex: Knex | Knex.Transaction, column: string): Knex
 }
 
 /**
- * SQL expression giving a DECIMAL column (or expression) in integer cents, per row, exactly:
- * MySQL computes on the DECIMAL itself; SQLite holds a double, rounded back to the cent.
+ * SQL expression giving a DECIMAL(…,2) column in integer cents, per row, exactly: MySQL multiplies
+ * the exact DECIMAL (an integral value) and casts it to an integer (cheaper than ROUND, and integer
+ * arithmetic after it); SQLite holds a double, rounded back to the cent.
  * Also gives weights (DECIMAL(8,2) kg) in hundredths of a kg.
  */
 export function centsSql(knex: Knex | Knex.Transaction, expr: string): string {
-  return isMysql(knex) ? `ROUND((${expr}) * 100)` : `CAST(ROUND((${expr}) * 100) AS INTEGER)`;
+  return isMysql(knex) ? `CAST((${expr}) * 100 AS SIGNED)` : `CAST(ROUND((${expr}) * 100) AS INTEGER)`;
 }
 
 /**
