@@ -475,7 +475,7 @@ function rangeRule(table: string, checks: RangeCheck[], from = `${table} x`, ali
   return {
     code: `check_${table}`,
     table,
-    description: `the CHECK constraints of ${table} hold (${checks.map((c) => c.says.replace(/^not /, '')).join('; ')})`,
+    description: `the CHECK constraints of ${table} hold; refused: ${checks.map((c) => c.says).join('; ')}`,
     alsoEnforcedBy: 'CHECK',
     scan: () => ({ select: `${alias}.id, ${problem} as problem`, from, when: `${problem} is not null` }),
     detail: (r) => String(r.problem),
