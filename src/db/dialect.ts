@@ -25,6 +25,24 @@ export function sumCentsSql(knex: Knex | Knex.Transaction, column: string): Knex
 }
 
 /**
+ * SQL expression giving a DECIMAL(…,2) column in integer cents, per row, exactly: MySQL multiplies
+ * the exact DECIMAL (an integral value) and casts it to an integer (cheaper than ROUND, and integer
+ * arithmetic after it); SQLite holds a double, rounded back to the cent.
+ * Also gives weights (DECIMAL(8,2) kg) in hundredths of a kg.
+ */
+export function centsSql(knex: Knex | Knex.Transaction, expr: string): string {
+  return isMysql(knex) ? `CAST((${expr}) * 100 AS SIGNED)` : `CAST(ROUND((${expr}) * 100) AS INTEGER)`;
+}
+
+/**
+ * Integer division of two non-negative integer SQL expressions (truncating = floor here):
+ * MySQL `DIV`; SQLite's `/` is already integral on integers.
+ */
+export function intDivSql(knex: Knex | Knex.Transaction, numerator: string, denominator: string): string {
+  return isMysql(knex) ? `((${numerator}) DIV (${denominator}))` : `((${numerator}) / (${denominator}))`;
+}
+
+/**
  * WHERE clause matching a text column ignoring case and accents ("Orleans" finds "Orléans").
  * MySQL: the utf8mb4_unicode_ci collation of our tables already folds both, and keeps indexes usable.
  * SQLite: `bt_fold()` registered on every connection (src/db/connection.ts).

@@ -45,8 +45,15 @@ export const SEED_TABLES = [
   'revoked_tokens',
 ] as const;
 
+/**
+ * Where `maintenance archive` moves finished reservations/paiements and envois/colis (same columns
+ * plus `archived_at`; migration 20261125000600). Parents before children.
+ */
+export const ARCHIVE_TABLES = ['reservations_archive', 'paiements_archive', 'envois_archive', 'colis_archive'] as const;
+export type ArchiveTable = (typeof ARCHIVE_TABLES)[number];
+
 /** Every table the product owns (what backups, doctor and `rollback --all` consider). */
-export const PRODUCT_TABLES = [...SEED_TABLES, 'audit_log'] as const;
+export const PRODUCT_TABLES = [...SEED_TABLES, 'audit_log', ...ARCHIVE_TABLES] as const;
 export type ProductTable = (typeof PRODUCT_TABLES)[number];
 
 /** Knex's own bookkeeping tables. */
