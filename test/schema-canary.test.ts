@@ -1,0 +1,32 @@
+/**
+ * Schema canary (after Ghost): the tables and columns the migrations build are pinned here. A change
+ * to the schema must come as a new migration AND an update of test/fixtures/schema.json, so that
+ * nobody changes the schema by accident (editing an applied migration, a helper used by migrations).
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { expectedSchema } from '../src/db/schema-drift.js';
+import { SEED_TABLES } from '../src/db/schema.js';
+
+describe('schema canary', () => {
+  it('the migrations build exactly the pinned tables and columns', async () => {
+    const pinned = JSON.parse(readFileSync(path.join(import.meta.dirname, 'fixtures/schema.json'), 'utf8')) as Record<string, string[]>;
+    const actual = Object.fromEntries([...(await expectedSchema()).entries()].sort());
+    expect(actual).toEqual(pinned);
+  });
+
+  it("keeps every column of the seed's 12 tables", async () => {
+    const s = await expectedSchema();
+    for (const t of SEED_TABLES) expect(s.has(t), t).toBe(true);
+    expect(s.get('comptes')).toEqual([
+      'id', 'email', 'password_hash', 'status', 'email_verified', 'phone_verified', 'last_login', 'login_attempts',
+      'failed_logins', 'last_failed_login', 'account_locked', 'password_changed_at', 'role_id', 'created_at', 'updated_at',
+    ]);
+    expect(s.get('trajets')).toEqual([
+      'id', 'departure_city', 'arrival_city', 'departure_time', 'price', 'seats_count', 'available_seats', 'status',
+      'accepts_packages', 'max_package_weight', 'departure_point', 'arrival_point', 'transporteur_id', 'created_at', 'updated_at',
+    ]);
+    expect(s.get('revoked_tokens')).toEqual(['id', 'token', 'token_hash', 'user_id', 'revoked_at', 'expires_at', 'reason']);
+  });
+});
