@@ -79,6 +79,10 @@ export class Ui {
       this.info('(no rows)');
       return;
     }
+    this.stdout.write((await this.renderTable(rows, columns)) + '\n');
+  }
+
+  private async renderTable<T>(rows: T[], columns: Column<T>[]): Promise<string> {
     const { default: Table } = await import('cli-table3');
     const table = new Table({
       head: columns.map((c) => c.header),
@@ -86,7 +90,7 @@ export class Ui {
       colAligns: columns.map((c) => c.align ?? 'left'),
     });
     for (const row of rows) table.push(columns.map((c) => cell(c.value(row))));
-    this.stdout.write(table.toString() + '\n');
+    return table.toString();
   }
 
   /** One record: with --json the object, else a two-column table (sections allowed). */
@@ -107,14 +111,7 @@ export class Ui {
       this.stdout.write(this.paint.dim('  (none)') + '\n');
       return;
     }
-    const { default: Table } = await import('cli-table3');
-    const table = new Table({
-      head: columns.map((c) => c.header),
-      style: { head: this.color ? ['cyan'] : [], border: this.color ? ['grey'] : [] },
-      colAligns: columns.map((c) => c.align ?? 'left'),
-    });
-    for (const row of rows) table.push(columns.map((c) => cell(c.value(row))));
-    this.stdout.write(table.toString() + '\n');
+    this.stdout.write((await this.renderTable(rows, columns)) + '\n');
   }
 
   /** A plain line of result text on stdout (for people; suppressed with --json). */

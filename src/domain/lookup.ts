@@ -4,6 +4,7 @@
  */
 import type { Knex } from 'knex';
 import type { CompteRow, TransporteurRow, UtilisateurRow } from '../db/rows.js';
+import { editDistance } from '../db/text.js';
 import { NotFound } from './errors.js';
 import { looksLikeEmail, parseId } from './validate.js';
 
@@ -26,7 +27,7 @@ async function nearEmail(db: Db, email: string): Promise<string | undefined> {
   let best: string | undefined;
   let bestD = 4;
   for (const c of [...byLocal, ...byPrefix]) {
-    const d = distance(email, c);
+    const d = editDistance(email, c);
     if (d < bestD) {
       bestD = d;
       best = c;
@@ -35,19 +36,6 @@ async function nearEmail(db: Db, email: string): Promise<string | undefined> {
   return best;
 }
 
-function distance(a: string, b: string): number {
-  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = dp[0]!;
-    dp[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = dp[j]!;
-      dp[j] = Math.min(dp[j]! + 1, dp[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return dp[b.length]!;
-}
 
 /** A compte by id or email (trimmed, lower-cased). Throws NotFound (exit 3). */
 export async function findCompte(db: Db, ref: string | number, options: { forUpdate?: boolean } = {}): Promise<CompteRow> {
