@@ -174,6 +174,7 @@ describe.each(testedKinds())('reservations domain on %s', (kind) => {
       paiement: { status: 'pending', amount: '84.15' },
     });
     expect(await seatsLeft(t.id)).toBe(2);
+    expect(await getReservation(db.knex, r.id)).toEqual(r); // the returned view is what was stored
     const guest = await book({ trajetId: t.id });
     expect(guest).toMatchObject({ compte_id: null, guest: true, refund_supplement_amount: '0.00', total_amount: '25.50' });
     expect(await bookingInvariantViolations(db.knex)).toEqual([]);

@@ -356,7 +356,8 @@ export async function createReservation(trx: Db, input: CreateReservationInput, 
   if (taken !== 1) await whyNoSeats(trx, input.trajetId, seats, now);
 
   const trajet = await loadTrajet(trx, input.trajetId);
-  const compteId = input.account === undefined ? null : (await findCompte(trx, input.account)).id;
+  const compte = input.account === undefined ? null : await findCompte(trx, input.account);
+  const compteId = compte?.id ?? null;
   const priceCents = toCents(trajet.price);
   const supplement = refundSupplementCents(priceCents, seats, refundable, options.refundRateBp);
   const total = reservationTotalCents(priceCents, seats, supplement);
@@ -365,12 +366,12 @@ export async function createReservation(trx: Db, input: CreateReservationInput, 
       code: 'amount_too_large',
     });
   }
-  const [id] = (await trx('reservations').insert({
+  const row = {
     reservation_date: ts,
     passenger_first_name: firstName,
     passenger_last_name: lastName,
     phone_number: phone,
-    status: 'pending',
+    status: 'pending' as const,
     seats_reserved: seats,
     refundable_option: refundable,
     refund_supplement_amount: centsToDecimal(supplement),
@@ -379,16 +380,26 @@ export async function createReservation(trx: Db, input: CreateReservationInput, 
     compte_id: compteId,
     created_at: ts,
     updated_at: ts,
-  })) as number[];
-  await trx('paiements').insert({
-    amount: centsToDecimal(total),
-    status: 'pending',
-    payment_date: ts,
-    reservation_id: id,
-    created_at: ts,
-    updated_at: ts,
+  };
+  const [id] = (await trx('reservations').insert(row)) as number[];
+  const paiement = { amount: row.total_amount, status: 'pending' as const, payment_date: ts, reservation_id: id!, created_at: ts, updated_at: ts };
+  const [paiementId] = (await trx('paiements').insert(paiement)) as number[];
+  // The view is built from what was written (no re-read: creation is the hot path).
+  return reservationView({
+    ...row,
+    id: id!,
+    departure_city: trajet.departure_city,
+    arrival_city: trajet.arrival_city,
+    departure_time: trajet.departure_time,
+    trajet_status: trajet.status,
+    account_email: compte?.email ?? null,
+    p_id: paiementId!,
+    p_amount: paiement.amount,
+    p_status: 'pending',
+    p_payment_date: ts,
+    p_created_at: ts,
+    p_updated_at: ts,
   });
-  return getReservation(trx, id!);
 }
 
 /** Explains why the conditional seat UPDATE matched nothing. Always throws. */
