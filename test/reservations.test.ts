@@ -119,7 +119,12 @@ describe('reservation and paiement state machines', () => {
     ];
     for (let changed = true; changed; ) {
       changed = false;
-      for (const [a, b] of edges) if (seen.has(a) && !seen.has(b)) (seen.add(b), (changed = true));
+      for (const [a, b] of edges) {
+        if (seen.has(a) && !seen.has(b)) {
+          seen.add(b);
+          changed = true;
+        }
+      }
     }
     expect([...seen].sort()).toEqual(ALLOWED_STATUS_PAIRS.map(([r, p]) => `${r}/${p}`).sort());
   });
