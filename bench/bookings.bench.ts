@@ -80,10 +80,11 @@ function runBinary(args: string[], url: string): Promise<number> {
 }
 
 /** ids of a table filled by INSERT … SELECT must be contiguous for the arithmetic below. */
-async function idRange(knex: Knex, table: string, where = '1 = 1'): Promise<{ lo: number; n: number }> {
+async function idRange(knex: Knex, table: string, where = '1 = 1', contiguous = true): Promise<{ lo: number; hi: number; n: number }> {
   const [r] = await rawRows<{ lo: number; hi: number; n: number }>(knex, `select min(id) lo, max(id) hi, count(*) n from ${table} where ${where}`);
-  if (!r || Number(r.hi) - Number(r.lo) + 1 !== Number(r.n)) throw new Error(`${table} ids are not contiguous; cannot derive references`);
-  return { lo: Number(r.lo), n: Number(r.n) };
+  if (!r) throw new Error(`${table} is empty`);
+  if (contiguous && Number(r.hi) - Number(r.lo) + 1 !== Number(r.n)) throw new Error(`${table} ids are not contiguous; cannot derive references`);
+  return { lo: Number(r.lo), hi: Number(r.hi), n: Number(r.n) };
 }
 
 async function generate(knex: Knex, size: BenchContext['size'], log: (m: string) => void): Promise<void> {
@@ -144,9 +145,10 @@ async function generate(knex: Knex, size: BenchContext['size'], log: (m: string)
 
   // Reservations: 10 per trajet (1 seat each), statuses consistent with the trajet's (docs/rules.md).
   t0 = performance.now();
-  const trajets = await idRange(knex, 'trajets');
+  // (Separate INSERT … SELECT statements may leave auto-increment gaps: walk the id range.)
+  const trajets = await idRange(knex, 'trajets', '1 = 1', false);
   const perChunk = 10_000;
-  for (let lo = trajets.lo; lo < trajets.lo + trajets.n; lo += perChunk) {
+  for (let lo = trajets.lo; lo <= trajets.hi; lo += perChunk) {
     await knex.transaction(async (trx) => {
       await trx.raw(
         `INSERT INTO reservations (reservation_date, passenger_first_name, passenger_last_name, phone_number, status,
@@ -330,12 +332,15 @@ const bench: BenchModule = {
       const commitMs = await commitLatency(knex, ctx.size === 'small' ? 50 : 300);
       results.push({ name: 'server commit latency (1 row, 1 connection)', value: commitMs, unit: 'ms', note: `a single connection cannot exceed ~${Math.round(1000 / commitMs)} commits/s (innodb_flush_log_at_trx_commit=1)` });
       const seq = await createThroughput(knex, future, 1, seconds);
-      // Figure only: one connection waits for each commit's fsync, so its ceiling is the server's
-      // commit latency (row above), not the program; the target is judged on the process below.
+      // One connection waits for each commit's fsync: its ceiling is the server's commit latency
+      // (row above), which varies with the machine's other I/O; the note says how much of each
+      // booking it was.
       results.push({
         name: 'reservations create, one loop (sequential transactions)',
         value: seq.rate,
         unit: '/s',
+        target: '>= 500/s',
+        ok: seq.rate >= 500,
         note: `${seq.done} bookings in ${seconds} s, ${(1000 / seq.rate).toFixed(2)} ms each of which ~${commitMs.toFixed(2)} ms commit; ${load()}`,
       });
       const par = await createThroughput(knex, future, 8, seconds);
