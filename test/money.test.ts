@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Knex } from 'knex';
 import { createTestDb, testedKinds, type TestDb } from './helpers/db.js';
-import { hoursFromNow, insertCarrier } from './helpers/bookings.js';
+import { hoursFromNow, insertCarrier, rng } from './helpers/bookings.js';
 import { formatCents, parseMoney, refundSupplementCents, reservationTotalCents } from '../src/domain/money.js';
 import { InvalidInput } from '../src/domain/errors.js';
 import { createReservation, moveReservation } from '../src/domain/reservations.js';
@@ -28,17 +28,6 @@ function supplementOracle(priceCents: number, seats: number, rateBp: number): nu
 function centsString(cents: number): string {
   const s = String(cents).padStart(3, '0');
   return `${s.slice(0, -2)}.${s.slice(-2)}`;
-}
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('money formulas', () => {

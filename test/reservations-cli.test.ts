@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDb, snapshot, testedKinds, type TestDb } from './helpers/db.js';
-import { BOOKING_TABLES, hoursFromNow, insertAccount, insertCarrier } from './helpers/bookings.js';
+import { BOOKING_TABLES, hoursFromNow, insertAccount, insertCarrier, expectRefused, type RefusedCase } from './helpers/bookings.js';
 import { run, runJson } from './helpers/cli.js';
 import { createTrajet, setTrajetStatus } from '../src/domain/trajets.js';
 import { bookingInvariantViolations, createReservation, moveReservation } from '../src/domain/reservations.js';
@@ -80,7 +80,7 @@ describe.each(testedKinds())('reservations CLI on %s', (kind) => {
 
   it('every bad input: clear error, right exit code, nothing changed', async () => {
     const book = (...extra: string[]) => ['reservations', 'create', '--trajet', String(trajetId), '--first-name', 'A', '--last-name', 'B', '--phone', '+33600000001', ...extra];
-    const cases: Array<[string, string[], number, string]> = [
+    const cases: RefusedCase[] = [
       ['unknown trajet', ['reservations', 'create', '--trajet', '99999', '--first-name', 'A', '--last-name', 'B', '--phone', '+33600000001'], 3, 'no trajet with id 99999'],
       ['unknown account', book('--account', 'ghost@example.fr'), 3, 'no account with email ghost@example.fr'],
       ['seats 0', book('--seats', '0'), 2, '--seats must be a whole number from 1 to 50'],
@@ -97,16 +97,7 @@ describe.each(testedKinds())('reservations CLI on %s', (kind) => {
       ['--guest with --account', ['reservations', 'list', '--guest', '--account', '1'], 2, 'choose one of --guest and --account'],
       ['an unknown status', ['reservations', 'list', '--status', 'paid'], 2, 'use one of pending, confirmed'],
     ];
-    const before = await snapshot(db.knex, BOOKING_TABLES);
-    const results = await Promise.all(cases.map(([, args]) => cli(args)));
-    results.forEach((r, i) => {
-      const [name, , code, message] = cases[i]!;
-      expect({ name, code: r.code }).toEqual({ name, code });
-      expect(r.stderr, name).toContain(message);
-      expect(r.stderr.trim().split('\n').filter((l) => l.startsWith('error: ')), name).toHaveLength(1);
-      expect(r.stdout, name).toBe('');
-    });
-    expect(await snapshot(db.knex, BOOKING_TABLES)).toEqual(before);
+    await expectRefused(db.knex, db.url, cases);
   });
 
   it('lists and shows for people and for scripts', async () => {

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Knex } from 'knex';
 import { createTestDb, snapshot, testedKinds, type TestDb } from './helpers/db.js';
-import { BOOKING_TABLES, hoursFromNow, insertAccount, insertCarrier } from './helpers/bookings.js';
+import { BOOKING_TABLES, hoursFromNow, insertAccount, insertCarrier, rng } from './helpers/bookings.js';
 import { PAIEMENT_STATUSES, RESERVATION_STATUSES, type PaiementStatus, type ReservationStatus } from '../src/db/schema.js';
 import { AppError, Conflict, InvalidInput, NotFound } from '../src/domain/errors.js';
 import {
@@ -129,18 +129,6 @@ describe('reservation and paiement state machines', () => {
     expect([...seen].sort()).toEqual(ALLOWED_STATUS_PAIRS.map(([r, p]) => `${r}/${p}`).sort());
   });
 });
-
-/** A small deterministic PRNG (mulberry32) so a failing sequence can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe.each(testedKinds())('reservations domain on %s', (kind) => {
   let db: TestDb;

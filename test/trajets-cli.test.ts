@@ -4,8 +4,8 @@
  * bad input of the issue with its exit code, its message and a database left as it was.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDb, snapshot, testedKinds, type TestDb } from './helpers/db.js';
-import { BOOKING_TABLES, hoursFromNow, insertCarrier } from './helpers/bookings.js';
+import { createTestDb, testedKinds, type TestDb } from './helpers/db.js';
+import { hoursFromNow, insertCarrier, expectRefused, type RefusedCase } from './helpers/bookings.js';
 import { run, runJson } from './helpers/cli.js';
 import { closeTrajet, createTrajet } from '../src/domain/trajets.js';
 import { bookingInvariantViolations, createReservation } from '../src/domain/reservations.js';
@@ -66,7 +66,7 @@ describe.each(testedKinds())('trajets CLI on %s', (kind) => {
       for (let i = 0; i < patch.length; i += 2) base[patch[i]!] = patch[i + 1]!;
       return ['trajets', 'create', ...Object.entries(base).flat()];
     };
-    const cases: Array<[string, string[], number, string]> = [
+    const cases: RefusedCase[] = [
       ['a negative price', create('--price', '-5'), 2, '--price "-5" is negative'],
       ['a 3-decimal price', create('--price', '12.345'), 2, 'more than 2 decimals'],
       ['a departure in the past', create('--departure', '2020-01-01T08:00:00Z'), 2, 'is in the past'],
@@ -92,15 +92,7 @@ describe.each(testedKinds())('trajets CLI on %s', (kind) => {
       ['cancel without --yes and no terminal', ['trajets', 'cancel', String(soldId)], 2, 're-run with --yes'],
       ['an id that is not one', ['trajets', 'show', 'abc'], 2, 'id must be a whole number'],
     ];
-    const before = await snapshot(db.knex, BOOKING_TABLES);
-    const results = await Promise.all(cases.map(([, args]) => cli(args)));
-    results.forEach((r, i) => {
-      const [name, , code, message] = cases[i]!;
-      expect({ name, code: r.code }).toEqual({ name, code });
-      expect(r.stderr, name).toContain(message);
-      expect(r.stdout, name).toBe('');
-    });
-    expect(await snapshot(db.knex, BOOKING_TABLES)).toEqual(before);
+    await expectRefused(db.knex, db.url, cases);
   });
 
   it('lists ignoring accents; --date is a local day; tables local, JSON UTC', async () => {

@@ -3,7 +3,10 @@
  * inserted directly with knex, so these tests do not depend on the accounts commands.
  */
 import type { Knex } from 'knex';
+import { expect } from 'vitest';
 import { toDbTime } from '../../src/db/values.js';
+import { snapshot } from './db.js';
+import { run } from './cli.js';
 
 export const BOOKING_TABLES = ['trajets', 'reservations', 'paiements', 'audit_log'] as const;
 
@@ -65,4 +68,36 @@ export function hoursFromNow(hours: number): Date {
   const d = new Date(Date.now() + hours * 3_600_000);
   d.setUTCMilliseconds(0);
   return d;
+}
+
+/** A small deterministic PRNG (mulberry32) so that a failing random sequence can be replayed. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** [name, argv, expected exit code, text the one `error:` line must contain] */
+export type RefusedCase = [string, string[], number, string];
+
+/**
+ * Runs every bad-input case through the binary at once and checks each: its exit code, its one
+ * `error:` line, nothing on stdout, and the bookings tables exactly as they were before.
+ */
+export async function expectRefused(knex: Knex, url: string, cases: RefusedCase[]): Promise<void> {
+  const before = await snapshot(knex, BOOKING_TABLES);
+  const results = await Promise.all(cases.map(([, args]) => run(args, { url })));
+  results.forEach((r, i) => {
+    const [name, , code, message] = cases[i]!;
+    expect({ name, code: r.code }).toEqual({ name, code });
+    expect(r.stderr, name).toContain(message);
+    expect(r.stderr.trim().split('\n').filter((l) => l.startsWith('error: ')), name).toHaveLength(1);
+    expect(r.stdout, name).toBe('');
+  });
+  expect(await snapshot(knex, BOOKING_TABLES)).toEqual(before);
 }
