@@ -196,7 +196,7 @@ async function move(ctx: Ctx, verb: ReservationVerb, reservationId: number, opts
     const current = await getReservation(await ctx.db(), reservationId);
     const plan = planMove(reservationId, verb, current.status, current.refundable_option);
     const money = plan.paiementTo === 'refunded' ? ` and refund ${current.total_amount}` : plan.from === 'confirmed' ? ' (paid, not refundable: the money is kept)' : '';
-    await ctx.confirm(`${verb} reservation ${reservationId} of ${current.passenger_first_name} ${current.passenger_last_name}${money}?`);
+    await ctx.confirm(`${verb} reservation ${reservationId} of ${current.passenger_first_name} ${current.passenger_last_name}${money} on ${ctx.target().display}?`);
   }
   const change: ReservationChange = await ctx.mutate(async (trx) => {
     const c = await moveReservation(trx, reservationId, verb);

@@ -362,7 +362,7 @@ async function changeStatus(ctx: Ctx, verb: 'suspend' | 'resume' | 'complete' | 
     assertTrajetMove(trajetId, t.status, 'cancelled');
     const live = await liveReservationCount(db, trajetId);
     await ctx.confirm(
-      `cancel trajet ${trajetId} (${t.departure_city} → ${t.arrival_city}, ${localTime(t.departure_time)}) and its ${live} live reservation${live === 1 ? '' : 's'} (paid ones are refunded)?`,
+      `cancel trajet ${trajetId} (${t.departure_city} → ${t.arrival_city}, ${localTime(t.departure_time)}) and its ${live} live reservation${live === 1 ? '' : 's'} (paid ones are refunded) on ${ctx.target().display}?`,
     );
   }
   const action = `trajets.${verb}`;
