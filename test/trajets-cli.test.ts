@@ -57,7 +57,7 @@ describe.each(testedKinds())('trajets CLI on %s', (kind) => {
     const table = await cli(['trajets', 'create', '--transporteur', String(carrier.id), '--from', 'Paris', '--to', 'Marseille', '--departure', future, '--price', '0', '--seats', '1', '--no-packages']);
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/Paris → Marseille/);
-    expect(table.stderr).toMatch(/created trajet \d+: Paris → Marseille, 1 seats at 0.00/);
+    expect(table.stderr).toMatch(/created trajet \d+: Paris → Marseille, 1 seat at 0.00/);
   });
 
   it('every bad input: clear error, right exit code, nothing changed', async () => {

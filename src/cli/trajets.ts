@@ -278,7 +278,7 @@ async function create(ctx: Ctx, opts: CreateOpts): Promise<void> {
     return t;
   });
   await ctx.ui.record(trajetRecord(trajet), trajet);
-  ctx.ui.success(`${ctx.dryRun ? 'would create' : 'created'} trajet ${trajet.id}: ${trajet.departure_city} → ${trajet.arrival_city}, ${trajet.seats_count} seats at ${trajet.price}`);
+  ctx.ui.success(`${ctx.dryRun ? 'would create' : 'created'} trajet ${trajet.id}: ${trajet.departure_city} → ${trajet.arrival_city}, ${trajet.seats_count} seat${trajet.seats_count === 1 ? '' : 's'} at ${trajet.price}`);
 }
 
 interface UpdateOpts {
