@@ -215,12 +215,23 @@ export class SqlValuesSink implements RowSink {
   }
 }
 
-// Quote, backslash, NUL, CR, LF and Ctrl-Z: what MySQL's own escaping handles (built from a string
-// so that the control characters need no regex literal).
-const SPECIAL_CLASS = "['\\\\\\0\\n\\r" + String.fromCharCode(26) + ']';
+// What MySQL's own escaping (mysql2/sqlstring) handles: quotes, backslash, NUL, backspace, tab,
+// LF, CR and Ctrl-Z. Built from char codes so that no control character sits in a regex literal.
+const SPECIAL = [0, 8, 9, 10, 13, 26].map((c) => String.fromCharCode(c));
+const SPECIAL_CLASS = '[\'"\\\\' + SPECIAL.join('') + ']';
 const SQL_SPECIAL = new RegExp(SPECIAL_CLASS);
 const SQL_SPECIAL_ALL = new RegExp(SPECIAL_CLASS, 'g');
-const ESC: Record<string, string> = { "'": "\\'", '\\': '\\\\', '\0': '\\0', '\n': '\\n', '\r': '\\r', '\x1a': '\\Z' };
+const ESC: Record<string, string> = {
+  "'": "\\'",
+  '"': '\\"',
+  '\\': '\\\\',
+  '\0': '\\0',
+  '\b': '\\b',
+  '\t': '\\t',
+  '\n': '\\n',
+  '\r': '\\r',
+  [String.fromCharCode(26)]: '\\Z',
+};
 
 /** Bound parameters for SQLite: a flat array of values, rows after rows. */
 export class ParamsSink implements RowSink {
