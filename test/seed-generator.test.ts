@@ -7,11 +7,11 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import mysql from 'mysql2';
 import { ParamsSink, SqlValuesSink, TsvSink } from '../src/db/bulk.js';
-import { DEMO_TABLES, DemoGenerator, type DemoTable } from '../src/domain/demo/generator.js';
+import { DEMO_PARENTS, DEMO_TABLES, DemoGenerator, type DemoTable } from '../src/domain/demo/generator.js';
 import { DEFAULT_REFERENCE, DEMO_PASSWORD, SCALES, isProductionEnv, makePlan, type Scale } from '../src/domain/demo/plan.js';
 import { slug } from '../src/domain/demo/pools.js';
 import { Rng, cumulative, seedWords } from '../src/domain/demo/rng.js';
-import { bcryptBase64, demoPasswordHash } from '../src/domain/demo/seed.js';
+import { bcryptBase64, demoPasswordHash, scheduleOrder } from '../src/domain/demo/seed.js';
 import { verifyPassword } from '../src/domain/passwords.js';
 import { DEFAULT_SETTINGS } from '../src/domain/settings.js';
 import { InvalidInput } from '../src/domain/errors.js';
@@ -110,6 +110,36 @@ describe('generator', () => {
     const s = new SqlValuesSink();
     for (const _ of gen.produce('reservations', s));
     expect(s.take().rows).toBe(gen.counts().reservations);
+  });
+});
+
+describe('load schedule', () => {
+  it('puts the heaviest chain first and every parent before its children', () => {
+    const order = scheduleOrder(generator('medium').counts());
+    expect(order.slice(0, 3)).toEqual(['comptes', 'transporteurs', 'trajets']);
+    expect([...order].sort()).toEqual([...DEMO_TABLES].sort());
+    for (const t of DEMO_TABLES) for (const p of DEMO_PARENTS[t]) expect(order.indexOf(p)).toBeLessThan(order.indexOf(t));
+  });
+
+  it('forks produce the same rows as their parent, even interleaved', () => {
+    const base = generator('small', 'f');
+    const a = base.fork();
+    const b = base.fork();
+    const sa = new TsvSink();
+    const sb = new TsvSink();
+    const ia = a.produce('reservations', sa);
+    const ib = b.produce('envois', sb);
+    let ta = '';
+    let tb = '';
+    for (let da = false, db = false; !da || !db; ) {
+      if (!da) da = Boolean(ia.next().done);
+      ta += sa.take().text;
+      if (!db) db = Boolean(ib.next().done);
+      tb += sb.take().text;
+    }
+    const fresh = generator('small', 'f');
+    expect(ta).toBe(tsv(fresh, 'reservations').text);
+    expect(tb).toBe(tsv(fresh, 'envois').text);
   });
 });
 

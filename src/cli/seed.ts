@@ -172,7 +172,11 @@ async function demo(ctx: Ctx, opts: DemoOpts): Promise<void> {
   }
   ctx.ui.info(`generating ${what}; random seed "${randomSeed}", reference time ${reference.toISOString()}`);
 
+  // One bar for the whole seed (tables load concurrently on MySQL); a line per finished table.
   let bar: Progress | undefined;
+  const progress = new Map<string, number>();
+  const lanesEnv = ctx.env.BILLETTIGUE_SEED_LANES;
+  const lanes = lanesEnv === undefined || lanesEnv === '' ? undefined : parsePositiveInt('BILLETTIGUE_SEED_LANES', 4)(lanesEnv);
   const result = await domain.runDemoSeed(
     knex,
     {
@@ -183,19 +187,26 @@ async function demo(ctx: Ctx, opts: DemoOpts): Promise<void> {
       passwordHash,
       offsets,
       mysqlPath: loaderEnv as 'auto' | 'load-data' | 'insert',
+      lanes,
     },
     {
-      onPlan: (_counts, path) => ctx.ui.info(`loader: ${BULK_PATH_LABEL[path]}`),
-      onTableStart: (table, rows) => {
-        bar = ctx.ui.progress(table.padEnd(16), rows);
+      onPlan: (counts, path) => {
+        ctx.ui.info(`loader: ${BULK_PATH_LABEL[path]}`);
+        bar = ctx.ui.progress('seeding', Object.values(counts).reduce((a, b) => a + b, 0));
       },
-      onProgress: (_table, done) => bar?.update(done),
+      onProgress: (table, done) => {
+        progress.set(table, done);
+        let sum = 0;
+        for (const n of progress.values()) sum += n;
+        bar?.update(sum);
+      },
       onTableDone: (table, rows, seconds) => {
-        bar?.done(ctx.ui.interactive ? `${table.padEnd(16)}  ${rows.toLocaleString('en')} rows  ${seconds.toFixed(2)} s` : undefined);
-        bar = undefined;
+        progress.set(table, rows);
+        bar?.note?.(`  ${table.padEnd(16)} ${rows.toLocaleString('en').padStart(11)} rows  ${seconds.toFixed(2)} s`);
       },
     },
   );
+  bar?.done();
   if (result.fallbackReason) ctx.ui.warn(`LOAD DATA LOCAL INFILE not used: ${result.fallbackReason}; loaded with multi-row INSERTs`);
 
   const { writeAudit } = await import('../domain/audit.js');
@@ -211,6 +222,7 @@ async function demo(ctx: Ctx, opts: DemoOpts): Promise<void> {
         random_seed: randomSeed,
         reference_time: reference.toISOString(),
         loader: result.path,
+        connections: result.lanes,
         rows: Object.fromEntries(result.tables.map((t) => [t.table, t.rows])),
         total_rows: result.totalRows,
         seconds: Math.round(result.seconds * 100) / 100,
@@ -227,6 +239,7 @@ async function demo(ctx: Ctx, opts: DemoOpts): Promise<void> {
       random_seed: randomSeed,
       reference_time: reference.toISOString(),
       loader: result.path,
+      connections: result.lanes,
       fallback_reason: result.fallbackReason,
       fresh: Boolean(opts.fresh),
       tables,
@@ -248,7 +261,9 @@ async function demo(ctx: Ctx, opts: DemoOpts): Promise<void> {
       { header: 'rows/s', value: (r) => r.rows_per_second.toLocaleString('en'), align: 'right' },
     ],
   );
-  ctx.ui.success(`seeded ${result.totalRows.toLocaleString('en')} rows in ${result.seconds.toFixed(1)} s with ${result.pathLabel}`);
+  ctx.ui.success(
+    `seeded ${result.totalRows.toLocaleString('en')} rows in ${result.seconds.toFixed(1)} s with ${result.pathLabel}${result.lanes > 1 ? ` on ${result.lanes} connections` : ''}`,
+  );
   if (production) ctx.ui.info('production mode: the demo accounts got a random password that is not shown');
   else ctx.ui.info(`demo accounts (e.g. admin@${plan.DEMO_EMAIL_DOMAIN}) share the password: ${password}`);
   ctx.ui.info('try: billettigue accounts list --limit 10 · billettigue trajets list · billettigue stats');

@@ -53,6 +53,21 @@ export const DEMO_TABLES = [
 ] as const;
 export type DemoTable = (typeof DEMO_TABLES)[number];
 
+/** Each table's parents by foreign key: a table is loaded only once all of them are committed. */
+export const DEMO_PARENTS: Record<DemoTable, readonly DemoTable[]> = {
+  comptes: [],
+  utilisateurs: ['comptes'],
+  transporteurs: ['comptes'],
+  administrateurs: ['comptes'],
+  zones_desservies: ['transporteurs'],
+  trajets: ['transporteurs'],
+  reservations: ['trajets', 'comptes'],
+  paiements: ['reservations'],
+  envois: ['utilisateurs', 'transporteurs', 'comptes'],
+  colis: ['envois'],
+  revoked_tokens: ['comptes'],
+};
+
 export const DEMO_COLUMNS: Record<DemoTable, readonly string[]> = {
   comptes: [
     'id', 'email', 'password_hash', 'status', 'email_verified', 'phone_verified', 'last_login', 'login_attempts',
@@ -240,10 +255,12 @@ export class DemoGenerator {
   private readonly weightTotal: number;
 
   // Independent generators so that nested look-ups never disturb the row being generated.
-  private readonly r: Rng;
-  private readonly rl: Rng;
-  private readonly rp: Rng;
-  private readonly rc: Rng;
+  // They and the scratch records below are per instance: see fork().
+  private readonly words: [number, number, number, number];
+  private r: Rng;
+  private rl: Rng;
+  private rp: Rng;
+  private rc: Rng;
 
   // Timeline (Unix seconds).
   private readonly start: number;
@@ -253,9 +270,9 @@ export class DemoGenerator {
   private readonly envoiStart: number;
   private readonly envoiSpan: number;
 
-  private readonly scratch: TrajetScratch;
-  private readonly envoi: EnvoiScratch;
-  private readonly person: Person = { female: false, first: 0, last: 0, phone: '' };
+  private scratch: TrajetScratch;
+  private envoi: EnvoiScratch;
+  private person: Person = { female: false, first: 0, last: 0, phone: '' };
   /** Meeting points per city, index for index with MEETING_POINTS. */
   private readonly points: string[][];
   private readonly envoiPatterns: Array<{ before: string; after: string; named: boolean }>;
@@ -268,6 +285,7 @@ export class DemoGenerator {
     this.roleIds = input.roleIds;
     this.off = input.offsets;
     const words = seedWords(input.randomSeed);
+    this.words = words;
     this.r = new Rng(words);
     this.rl = new Rng(words);
     this.rp = new Rng(words);
@@ -301,7 +319,28 @@ export class DemoGenerator {
     for (let i = 0; i < this.plan.envois; i++) colis += this.colisCount(i);
     this.colisTotal = colis;
 
-    this.scratch = {
+    this.scratch = this.newTrajetScratch();
+    this.envoi = this.newEnvoiScratch();
+  }
+
+  /**
+   * A generator sharing this one's precomputed data (pools, carriers, weights) but with its own
+   * random streams and scratch records, to produce another table concurrently.
+   */
+  fork(): DemoGenerator {
+    const g = Object.create(this) as DemoGenerator;
+    g.r = new Rng(this.words);
+    g.rl = new Rng(this.words);
+    g.rp = new Rng(this.words);
+    g.rc = new Rng(this.words);
+    g.person = { female: false, first: 0, last: 0, phone: '' };
+    g.scratch = g.newTrajetScratch();
+    g.envoi = g.newEnvoiScratch();
+    return g;
+  }
+
+  private newTrajetScratch(): TrajetScratch {
+    return {
       carrier: this.carriers[0]!,
       dep: 0,
       arr: 0,
@@ -319,7 +358,10 @@ export class DemoGenerator {
       n: 0,
       r: [],
     };
-    this.envoi = {
+  }
+
+  private newEnvoiScratch(): EnvoiScratch {
+    return {
       createdAt: 0,
       updatedAt: 0,
       status: 'pending',
@@ -351,14 +393,14 @@ export class DemoGenerator {
     };
   }
 
-  /** One bulk job per table, in load order. */
+  /** One bulk job per table, in load order; each on its own fork, so jobs may run concurrently. */
   jobs(): BulkJob[] {
     const counts = this.counts();
     return DEMO_TABLES.map((table) => ({
       table,
       columns: DEMO_COLUMNS[table],
       rows: counts[table],
-      produce: (sink: RowSink) => this.produce(table, sink),
+      produce: (sink: RowSink) => this.fork().produce(table, sink),
     }));
   }
 
