@@ -111,6 +111,12 @@ async function demo(ctx: Ctx, opts: DemoOpts): Promise<void> {
     );
   }
 
+  // The one bcrypt hash of the run (a per-row hash would make large seeds crawl), computed in
+  // bcrypt's thread pool while the database is inspected.
+  const password = production ? (await import('../domain/passwords.js')).generatePassword() : plan.DEMO_PASSWORD;
+  const hashing = domain.demoPasswordHash(password, ctx.settings.bcryptCost, randomSeed, production);
+  hashing.catch(() => undefined);
+
   const target = ctx.target();
   const knex = await ctx.db();
   ctx.ui.info(`target: ${target.display}`);
@@ -162,9 +168,7 @@ async function demo(ctx: Ctx, opts: DemoOpts): Promise<void> {
     else await ctx.confirm(question);
   }
 
-  // The one bcrypt hash of the run (a per-row hash would make large seeds crawl).
-  const password = production ? (await import('../domain/passwords.js')).generatePassword() : plan.DEMO_PASSWORD;
-  const passwordHash = await domain.demoPasswordHash(password, ctx.settings.bcryptCost, randomSeed, production);
+  const passwordHash = await hashing;
 
   if (opts.fresh && existing > 0) {
     await domain.emptyDemoTables(knex);

@@ -3,9 +3,11 @@
  * the demo's random seed. The hot loop then picks from these arrays with the fast row generator
  * (rng.ts): faker is called a few thousand times per seed, never per row.
  *
- * Reproducibility therefore holds for a given faker version (the lock file pins it).
+ * Reproducibility therefore holds for a given faker version (the lock file pins it). faker's
+ * French instance is a module singleton: it is reseeded here, and only here, for each build.
  */
-import { Faker, base, fr } from '@faker-js/faker';
+// The French entry point loads only the fr (and en fallback) definitions, not all 60 locales.
+import { faker } from '@faker-js/faker/locale/fr';
 import { COMMON_FIRST_NAMES_F, COMMON_FIRST_NAMES_M } from './words.js';
 
 export interface NamePools {
@@ -25,7 +27,6 @@ export interface NamePools {
 const POOL = { first: 600, last: 1200, streets: 400, companies: 600 } as const;
 
 export function buildPools(seed: number): NamePools {
-  const faker = new Faker({ locale: [fr, base] });
   faker.seed(seed);
   const firstF: string[] = [];
   const firstM: string[] = [];
