@@ -176,6 +176,9 @@ async function demo(ctx: Ctx, opts: DemoOpts): Promise<void> {
   }
   ctx.ui.info(`generating ${what}; random seed "${randomSeed}", reference time ${reference.toISOString()}`);
 
+  // Ctrl-C (main.ts closes the context): stop loading at once; open batches roll back.
+  const stop = new AbortController();
+  ctx.onClose(async () => stop.abort());
   // One bar for the whole seed (tables load concurrently on MySQL); a line per finished table.
   let bar: Progress | undefined;
   const progress = new Map<string, number>();
@@ -192,6 +195,7 @@ async function demo(ctx: Ctx, opts: DemoOpts): Promise<void> {
       offsets,
       mysqlPath: loaderEnv as 'auto' | 'load-data' | 'insert',
       lanes,
+      signal: stop.signal,
     },
     {
       onPlan: (counts, path) => {

@@ -18,7 +18,7 @@
  */
 import { Readable } from 'node:stream';
 import type { Knex } from 'knex';
-import { IntegrityError } from '../domain/errors.js';
+import { IntegrityError, Interrupted } from '../domain/errors.js';
 import { dialectOf, quoteIdent, rawRows } from './dialect.js';
 
 // ---- the sink the generator writes to -------------------------------------------------------
@@ -61,6 +61,11 @@ export interface BulkLoader {
   readonly path: BulkPath;
   /** Loads every row of the job; `onRows` reports progress (rows handed to the database so far). */
   load(job: BulkJob, onRows?: (done: number) => void): Promise<number>;
+  /**
+   * Stops at once (Ctrl-C): MySQL drops the connection, so the server rolls the open batch back;
+   * SQLite stops at the next chunk and rolls back. The running `load` then rejects.
+   */
+  abort(): void;
   close(): Promise<void>;
 }
 
@@ -279,6 +284,7 @@ interface MysqlResultHeader {
 }
 
 interface MysqlRawConnection {
+  destroy(): void;
   query(options: { sql: string; infileStreamFactory?: (path: string) => Readable }, cb: (err: Error | null, result: unknown) => void): void;
 }
 
@@ -314,8 +320,8 @@ async function loadDataRefusal(knex: Knex): Promise<string | null> {
   }
 }
 
-async function firstWarnings(conn: MysqlRawConnection): Promise<string> {
-  const rows = (await rawQuery(conn, 'SHOW WARNINGS LIMIT 3')) as Array<{ Message: string }>;
+async function firstWarnings(query: (sql: string) => Promise<unknown>): Promise<string> {
+  const rows = (await query('SHOW WARNINGS LIMIT 3')) as Array<{ Message: string }>;
   return rows.map((r) => r.Message).join('; ') || 'no warning text';
 }
 
@@ -334,8 +340,46 @@ abstract class MysqlLoader implements BulkLoader {
 
   abstract load(job: BulkJob, onRows?: (done: number) => void): Promise<number>;
 
+  protected aborted = false;
+  /** Rejecters of the queries in flight: an abort settles them itself (the driver may never call back). */
+  private readonly pending = new Set<(err: Error) => void>();
+  /** The stream of the LOAD DATA in flight, stopped on abort. */
+  protected stream: Readable | null = null;
+
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.stream?.destroy();
+    this.conn.destroy();
+    for (const reject of [...this.pending]) reject(new Interrupted());
+  }
+
+  protected checkAborted(): void {
+    if (this.aborted) throw new Interrupted();
+  }
+
+  /** A query on the loader's connection that an abort interrupts. */
+  protected q(sql: string, stream?: () => Readable): Promise<unknown> {
+    if (this.aborted) return Promise.reject(new Interrupted());
+    return new Promise((resolve, reject) => {
+      const fail = (err: Error) => {
+        this.pending.delete(fail);
+        reject(err);
+      };
+      this.pending.add(fail);
+      rawQuery(this.conn, sql, stream).then(
+        (result) => {
+          this.pending.delete(fail);
+          if (this.aborted) reject(new Interrupted());
+          else resolve(result);
+        },
+        (err: Error) => fail(this.aborted ? new Interrupted() : err),
+      );
+    });
+  }
+
   async close(): Promise<void> {
-    await rawQuery(this.conn, 'ROLLBACK').catch(() => undefined);
+    if (!this.aborted) await rawQuery(this.conn, 'ROLLBACK').catch(() => undefined);
     await this.client.releaseConnection(this.conn);
   }
 }
@@ -361,10 +405,11 @@ class MysqlLoadDataLoader extends MysqlLoader {
     let done = 0;
     let finished = false;
     while (!finished) {
+      this.checkAborted();
       let sent = 0;
       let failure: unknown = null;
       // One statement: pull chunks from the generator until the statement's share is reached.
-      const stream = new Readable({
+      const stream = (this.stream = new Readable({
         highWaterMark: 1 << 20,
         read() {
           try {
@@ -376,7 +421,7 @@ class MysqlLoadDataLoader extends MysqlLoader {
             this.push(null);
           }
         },
-      });
+      }));
       const pull = (s: Readable) => {
           for (;;) {
             if (finished || sent >= LOAD_DATA_STATEMENT_ROWS) {
@@ -399,24 +444,25 @@ class MysqlLoadDataLoader extends MysqlLoader {
             }
           }
       };
-      await rawQuery(this.conn, 'START TRANSACTION');
+      await this.q('START TRANSACTION');
       let result: MysqlResultHeader;
       try {
-        result = (await rawQuery(this.conn, sql, () => stream)) as MysqlResultHeader;
+        result = (await this.q(sql, () => stream)) as MysqlResultHeader;
         if (failure) throw failure;
       } catch (err) {
-        await rawQuery(this.conn, 'ROLLBACK').catch(() => undefined);
+        this.checkAborted();
+        await this.q('ROLLBACK').catch(() => undefined);
         throw failure ?? err;
       }
       if (result.affectedRows !== sent || (result.warningStatus ?? 0) > 0) {
-        const why = await firstWarnings(this.conn);
-        await rawQuery(this.conn, 'ROLLBACK');
+        const why = await firstWarnings((sql) => this.q(sql));
+        await this.q('ROLLBACK');
         throw new IntegrityError(
           `LOAD DATA into ${job.table} accepted ${result.affectedRows} of ${sent} rows with ${result.warningStatus ?? 0} warnings (${why}); that batch was rolled back`,
           { code: 'bulk_rejected' },
         );
       }
-      await rawQuery(this.conn, 'COMMIT');
+      await this.q('COMMIT');
       done += sent;
       onRows?.(done);
       if (sent === 0) break;
@@ -445,40 +491,42 @@ class MysqlInsertLoader extends MysqlLoader {
     let inTx = 0;
     let finished = false;
     // One statement in flight while the next one is generated.
-    let inflight: Promise<unknown> | null = null;
-    let inflightRows = 0;
+    let running: Promise<unknown> | null = null;
+    let runningRows = 0;
     const settle = async () => {
-      if (!inflight) return;
-      const r = (await inflight) as MysqlResultHeader;
-      if (r.affectedRows !== inflightRows) {
-        throw new IntegrityError(`INSERT into ${job.table} wrote ${r.affectedRows} of ${inflightRows} rows`, { code: 'bulk_rejected' });
+      if (!running) return;
+      const r = (await running) as MysqlResultHeader;
+      if (r.affectedRows !== runningRows) {
+        throw new IntegrityError(`INSERT into ${job.table} wrote ${r.affectedRows} of ${runningRows} rows`, { code: 'bulk_rejected' });
       }
-      done += inflightRows;
+      done += runningRows;
       onRows?.(done);
-      inflight = null;
+      running = null;
     };
     try {
       while (!finished) {
+        this.checkAborted();
         const r = it.next();
         if (r.done) finished = true;
         if (sink.pending < INSERT_ROWS && !finished) continue;
         const chunk = sink.take();
         if (chunk.rows === 0) continue;
         await settle();
-        if (inTx === 0) await rawQuery(this.conn, 'START TRANSACTION');
-        inflight = rawQuery(this.conn, head + chunk.text);
-        inflight.catch(() => undefined); // awaited in settle()
-        inflightRows = chunk.rows;
+        if (inTx === 0) await this.q('START TRANSACTION');
+        running = this.q(head + chunk.text);
+        running.catch(() => undefined); // awaited in settle()
+        runningRows = chunk.rows;
         if (++inTx >= INSERTS_PER_TRANSACTION) {
           await settle();
-          await rawQuery(this.conn, 'COMMIT');
+          await this.q('COMMIT');
           inTx = 0;
         }
       }
       await settle();
-      if (inTx > 0) await rawQuery(this.conn, 'COMMIT');
+      if (inTx > 0) await this.q('COMMIT');
     } catch (err) {
-      await rawQuery(this.conn, 'ROLLBACK').catch(() => undefined);
+      this.checkAborted();
+      await this.q('ROLLBACK').catch(() => undefined);
       throw err;
     }
     return done;
@@ -500,6 +548,7 @@ const SQLITE_ROWS_PER_TRANSACTION = 200_000;
 
 class SqliteLoader implements BulkLoader {
   readonly path = 'sqlite' as const;
+  private aborted = false;
   private constructor(
     private readonly client: PoolClient,
     private readonly db: SqliteDatabase,
@@ -555,6 +604,7 @@ class SqliteLoader implements BulkLoader {
         onRows?.(done);
         // Let the event loop breathe (Ctrl-C, progress) between chunks.
         if (done % (CHUNK_ROWS * 25) < CHUNK_ROWS) await new Promise((r) => setImmediate(r));
+        if (this.aborted) throw new Interrupted();
       }
       this.db.exec('COMMIT');
     } catch (err) {
@@ -562,6 +612,10 @@ class SqliteLoader implements BulkLoader {
       throw err;
     }
     return done;
+  }
+
+  abort(): void {
+    this.aborted = true;
   }
 
   async close(): Promise<void> {

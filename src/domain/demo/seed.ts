@@ -15,6 +15,7 @@ import { rawRows } from '../../db/dialect.js';
 import { seedRoles } from '../../../seeds/default.js';
 import { DEMO_PARENTS, DEMO_TABLES, DemoGenerator, type DemoSettings, type DemoTable } from './generator.js';
 import { DEMO_EMAIL_DOMAIN, type DemoPlan } from './plan.js';
+import { Interrupted } from '../errors.js';
 
 export interface DemoState {
   /** Accounts at the demo domain. */
@@ -110,6 +111,8 @@ export interface DemoSeedInput {
    * all committed load concurrently; SQLite has one writer and always uses one.
    */
   lanes?: number;
+  /** Aborting stops the load at once (the open batches are rolled back). */
+  signal?: AbortSignal;
 }
 
 /** Default concurrent connections on MySQL (the critical path is about 60 % of the rows). */
@@ -170,7 +173,10 @@ export async function runDemoSeed(knex: Knex, input: DemoSeedInput, hooks: DemoS
   const loaders: BulkLoader[] = [first];
   const tables: DemoTableResult[] = [];
   const t0 = performance.now();
+  const abort = () => loaders.forEach((l) => l.abort());
+  input.signal?.addEventListener('abort', abort);
   try {
+    if (input.signal?.aborted) abort();
     const lanes = first.path === 'sqlite' ? 1 : Math.max(1, Math.min(4, input.lanes ?? DEFAULT_LANES));
     // The other lanes use the path the first one settled on (no second probe, no second fallback).
     for (let i = 1; i < lanes; i++) loaders.push(await openBulkLoader(knex, { mysqlPath: first.path === 'insert' ? 'insert' : 'load-data' }));
@@ -188,6 +194,10 @@ export async function runDemoSeed(knex: Knex, input: DemoSeedInput, hooks: DemoS
     const runLane = async (loader: BulkLoader): Promise<void> => {
       for (;;) {
         if (failed) return;
+        if (input.signal?.aborted) {
+          failed ??= new Interrupted();
+          return;
+        }
         const next = order.find((t) => !started.has(t) && DEMO_PARENTS[t].every((p) => done.has(p)));
         if (!next) {
           if (started.size === order.length) return;
@@ -219,6 +229,7 @@ export async function runDemoSeed(knex: Knex, input: DemoSeedInput, hooks: DemoS
       seconds,
     };
   } finally {
+    input.signal?.removeEventListener('abort', abort);
     for (const l of loaders) await l.close();
   }
 }
