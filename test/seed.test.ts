@@ -14,6 +14,7 @@ import { DEMO_TABLES } from '../src/domain/demo/generator.js';
 import { makePlan, DEFAULT_REFERENCE, DEMO_PASSWORD } from '../src/domain/demo/plan.js';
 import { demoPasswordHash, inspectForDemo, runDemoSeed } from '../src/domain/demo/seed.js';
 import { DEFAULT_SETTINGS } from '../src/domain/settings.js';
+import { Interrupted } from '../src/domain/errors.js';
 import { verifyPassword } from '../src/domain/passwords.js';
 
 const TABLES = [...DEMO_TABLES, 'audit_log'];
@@ -182,6 +183,34 @@ describe.each(testedKinds())('seed demo on %s', (kind) => {
     expect(r.stderr).not.toContain(DEMO_PASSWORD);
     const admin = (await b.knex('comptes').where({ email: 'admin@demo.billettigue.test' }).first()) as { password_hash: string };
     expect(await verifyPassword(DEMO_PASSWORD, admin.password_hash)).toBe(false);
+  });
+
+  it('an abort (Ctrl-C) stops the load and rolls the open batch back', async () => {
+    const db = await createTestDb(kind);
+    try {
+      const stop = new AbortController();
+      const run = runDemoSeed(
+        db.knex,
+        {
+          plan: makePlan('tiny'),
+          randomSeed: '1',
+          reference: DEFAULT_REFERENCE,
+          settings: DEFAULT_SETTINGS,
+          passwordHash: 'x',
+          offsets: (await inspectForDemo(db.knex)).maxIds,
+          lanes: 1,
+          signal: stop.signal,
+        },
+        { onTableStart: (t) => t === 'trajets' && stop.abort() },
+      );
+      await expect(run).rejects.toBeInstanceOf(Interrupted);
+      const counts = await tableCounts(db.knex, ['comptes', 'trajets', 'reservations']);
+      expect(counts.comptes).toBeGreaterThan(0);
+      expect(counts.trajets).toBe(0);
+      expect(counts.reservations).toBe(0);
+    } finally {
+      await db.drop();
+    }
   });
 
   it('rejects bad flags without touching the database', async () => {
