@@ -74,20 +74,26 @@ export interface BulkOptions {
   mysqlPath?: 'auto' | 'load-data' | 'insert';
   /** Why the INSERT path ran, filled in by `openBulkLoader` when it falls back. */
   onFallback?: (reason: string) => void;
+  /**
+   * Rows per transaction (at chunk granularity): a LOAD DATA statement, a group of INSERTs, an
+   * SQLite transaction. Defaults: 250,000 / 50,000 / 200,000.
+   */
+  batchRows?: number;
 }
 
 /** Rows the generator writes between two flushes to the database. */
 export const CHUNK_ROWS = 2000;
 
 export async function openBulkLoader(knex: Knex, options: BulkOptions = {}): Promise<BulkLoader> {
-  if (dialectOf(knex) === 'sqlite') return SqliteLoader.open(knex);
+  const batch = options.batchRows;
+  if (dialectOf(knex) === 'sqlite') return SqliteLoader.open(knex, batch ?? 200_000);
   const want = options.mysqlPath ?? 'auto';
-  if (want === 'insert') return MysqlInsertLoader.open(knex);
+  if (want === 'insert') return MysqlInsertLoader.open(knex, batch ?? 50_000);
   const refusal = await loadDataRefusal(knex);
-  if (refusal === null) return MysqlLoadDataLoader.open(knex);
+  if (refusal === null) return MysqlLoadDataLoader.open(knex, batch ?? 250_000);
   if (want === 'load-data') throw new IntegrityError(`LOAD DATA LOCAL INFILE is not available: ${refusal}`, { code: 'load_data_unavailable' });
   options.onFallback?.(refusal);
-  return MysqlInsertLoader.open(knex);
+  return MysqlInsertLoader.open(knex, batch ?? 50_000);
 }
 
 // ---- value formatting shared by the text formats ---------------------------------------------
@@ -330,6 +336,8 @@ abstract class MysqlLoader implements BulkLoader {
   protected constructor(
     protected readonly client: PoolClient,
     protected readonly conn: MysqlRawConnection,
+    /** Rows per transaction. */
+    protected readonly batch: number,
   ) {}
 
   protected static async acquire(knex: Knex): Promise<{ client: PoolClient; conn: MysqlRawConnection }> {
@@ -384,15 +392,12 @@ abstract class MysqlLoader implements BulkLoader {
   }
 }
 
-/** Rows per LOAD DATA statement (one transaction each). */
-const LOAD_DATA_STATEMENT_ROWS = 250_000;
-
 class MysqlLoadDataLoader extends MysqlLoader {
   readonly path = 'load-data' as const;
 
-  static async open(knex: Knex): Promise<MysqlLoadDataLoader> {
+  static async open(knex: Knex, batch: number): Promise<MysqlLoadDataLoader> {
     const { client, conn } = await MysqlLoader.acquire(knex);
-    return new MysqlLoadDataLoader(client, conn);
+    return new MysqlLoadDataLoader(client, conn, batch);
   }
 
   async load(job: BulkJob, onRows?: (done: number) => void): Promise<number> {
@@ -402,48 +407,45 @@ class MysqlLoadDataLoader extends MysqlLoader {
     const sql =
       `LOAD DATA LOCAL INFILE 'billettigue-demo' INTO TABLE ${quoteIdent('mysql', job.table)} CHARACTER SET utf8mb4 ` +
       `FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' (${cols})`;
+    const statementRows = this.batch;
     let done = 0;
-    let finished = false;
-    while (!finished) {
+    let exhausted = false;
+    while (!exhausted) {
       this.checkAborted();
       let sent = 0;
       let failure: unknown = null;
-      // One statement: pull chunks from the generator until the statement's share is reached.
+      // One statement: the server reads the "file" from this stream, which pulls chunks from the
+      // generator on demand (backpressure), until the statement's share of rows is reached.
+      const pull = (s: Readable): void => {
+        for (;;) {
+          if (!exhausted && sent + sink.pending < statementRows) {
+            exhausted = Boolean(it.next().done);
+            if (sink.pending < CHUNK_ROWS && !exhausted) continue;
+          }
+          const chunk = sink.take();
+          sent += chunk.rows;
+          if (chunk.rows > 0) onRows?.(done + sent);
+          if (exhausted || sent >= statementRows) {
+            if (chunk.rows > 0) s.push(chunk.text);
+            s.push(null);
+            return;
+          }
+          if (chunk.rows > 0 && !s.push(chunk.text)) return;
+        }
+      };
       const stream = (this.stream = new Readable({
         highWaterMark: 1 << 20,
         read() {
           try {
             pull(this);
           } catch (err) {
-            // A generator bug: end the file so the statement returns, then roll back and rethrow.
+            // A generator bug: end the "file" so the statement returns, then roll back and rethrow.
             failure = err;
-            finished = true;
+            exhausted = true;
             this.push(null);
           }
         },
       }));
-      const pull = (s: Readable) => {
-          for (;;) {
-            if (finished || sent >= LOAD_DATA_STATEMENT_ROWS) {
-              const rest = sink.take();
-              if (rest.rows > 0) {
-                sent += rest.rows;
-                s.push(rest.text);
-              }
-              s.push(null);
-              return;
-            }
-            const r = it.next();
-            if (r.done) finished = true;
-            if (sink.pending >= CHUNK_ROWS || finished) {
-              const chunk = sink.take();
-              if (chunk.rows === 0) continue;
-              sent += chunk.rows;
-              onRows?.(done + sent);
-              if (!s.push(chunk.text)) return;
-            }
-          }
-      };
       await this.q('START TRANSACTION');
       let result: MysqlResultHeader;
       try {
@@ -471,22 +473,23 @@ class MysqlLoadDataLoader extends MysqlLoader {
   }
 }
 
-/** Rows per INSERT statement, and statements per transaction. */
+/** Rows per INSERT statement (at most). */
 const INSERT_ROWS = 2000;
-const INSERTS_PER_TRANSACTION = 25;
 
 class MysqlInsertLoader extends MysqlLoader {
   readonly path = 'insert' as const;
 
-  static async open(knex: Knex): Promise<MysqlInsertLoader> {
+  static async open(knex: Knex, batch: number): Promise<MysqlInsertLoader> {
     const { client, conn } = await MysqlLoader.acquire(knex);
-    return new MysqlInsertLoader(client, conn);
+    return new MysqlInsertLoader(client, conn, batch);
   }
 
   async load(job: BulkJob, onRows?: (done: number) => void): Promise<number> {
     const sink = new SqlValuesSink();
     const it = job.produce(sink);
     const head = `INSERT INTO ${quoteIdent('mysql', job.table)} (${job.columns.map((c) => quoteIdent('mysql', c)).join(', ')}) VALUES `;
+    const perStatement = Math.min(INSERT_ROWS, this.batch);
+    const perTransaction = Math.max(1, Math.floor(this.batch / perStatement));
     let done = 0;
     let inTx = 0;
     let finished = false;
@@ -508,7 +511,7 @@ class MysqlInsertLoader extends MysqlLoader {
         this.checkAborted();
         const r = it.next();
         if (r.done) finished = true;
-        if (sink.pending < INSERT_ROWS && !finished) continue;
+        if (sink.pending < perStatement && !finished) continue;
         const chunk = sink.take();
         if (chunk.rows === 0) continue;
         await settle();
@@ -516,7 +519,7 @@ class MysqlInsertLoader extends MysqlLoader {
         running = this.q(head + chunk.text);
         running.catch(() => undefined); // awaited in settle()
         runningRows = chunk.rows;
-        if (++inTx >= INSERTS_PER_TRANSACTION) {
+        if (++inTx >= perTransaction) {
           await settle();
           await this.q('COMMIT');
           inTx = 0;
@@ -542,9 +545,8 @@ interface SqliteDatabase {
   inTransaction: boolean;
 }
 
-/** Rows per multi-row statement (bounded by SQLite's 32,766 parameters) and per transaction. */
+/** Rows per multi-row statement (bounded by SQLite's 32,766 parameters). */
 const SQLITE_ROWS_PER_STATEMENT = 64;
-const SQLITE_ROWS_PER_TRANSACTION = 200_000;
 
 class SqliteLoader implements BulkLoader {
   readonly path = 'sqlite' as const;
@@ -553,15 +555,16 @@ class SqliteLoader implements BulkLoader {
     private readonly client: PoolClient,
     private readonly db: SqliteDatabase,
     private readonly cacheSize: unknown,
+    private readonly batch: number,
   ) {}
 
-  static async open(knex: Knex): Promise<SqliteLoader> {
+  static async open(knex: Knex, batch: number): Promise<SqliteLoader> {
     const client = knex.client as unknown as PoolClient;
     const db = (await client.acquireConnection()) as SqliteDatabase;
     const cacheSize = db.pragma('cache_size', { simple: true });
     // A larger page cache while loading (64 MiB); restored on close.
     db.pragma('cache_size = -65536');
-    return new SqliteLoader(client, db, cacheSize);
+    return new SqliteLoader(client, db, cacheSize, batch);
   }
 
   async load(job: BulkJob, onRows?: (done: number) => void): Promise<number> {
@@ -596,7 +599,7 @@ class SqliteLoader implements BulkLoader {
         if (r.done) finished = true;
         if (sink.pending < CHUNK_ROWS && !finished) continue;
         flush();
-        if (inTx >= SQLITE_ROWS_PER_TRANSACTION) {
+        if (inTx >= this.batch) {
           this.db.exec('COMMIT');
           inTx = 0;
           this.db.exec('BEGIN');

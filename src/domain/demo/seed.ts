@@ -113,6 +113,8 @@ export interface DemoSeedInput {
   lanes?: number;
   /** Aborting stops the load at once (the open batches are rolled back). */
   signal?: AbortSignal;
+  /** Rows per transaction (tuning and tests; see BulkOptions.batchRows). */
+  batchRows?: number;
 }
 
 /** Default concurrent connections on MySQL (the critical path is about 60 % of the rows). */
@@ -169,7 +171,7 @@ export async function runDemoSeed(knex: Knex, input: DemoSeedInput, hooks: DemoS
     offsets: input.offsets,
   });
   let fallbackReason: string | null = null;
-  const first = await openBulkLoader(knex, { mysqlPath: input.mysqlPath, onFallback: (why) => (fallbackReason = why) });
+  const first = await openBulkLoader(knex, { mysqlPath: input.mysqlPath, batchRows: input.batchRows, onFallback: (why) => (fallbackReason = why) });
   const loaders: BulkLoader[] = [first];
   const tables: DemoTableResult[] = [];
   const t0 = performance.now();
@@ -179,7 +181,7 @@ export async function runDemoSeed(knex: Knex, input: DemoSeedInput, hooks: DemoS
     if (input.signal?.aborted) abort();
     const lanes = first.path === 'sqlite' ? 1 : Math.max(1, Math.min(4, input.lanes ?? DEFAULT_LANES));
     // The other lanes use the path the first one settled on (no second probe, no second fallback).
-    for (let i = 1; i < lanes; i++) loaders.push(await openBulkLoader(knex, { mysqlPath: first.path === 'insert' ? 'insert' : 'load-data' }));
+    for (let i = 1; i < lanes; i++) loaders.push(await openBulkLoader(knex, { mysqlPath: first.path === 'insert' ? 'insert' : 'load-data', batchRows: input.batchRows }));
     const counts = gen.counts();
     hooks.onPlan?.(counts, first.path);
     const jobs = new Map(gen.jobs().map((j) => [j.table as DemoTable, j]));
