@@ -138,6 +138,8 @@ export async function main(argv: string[] = process.argv): Promise<number> {
     await program.parseAsync(argv);
     return EXIT.ok;
   } catch (err) {
+    // Ctrl-C already reported the interruption; the command's own failure that follows is its echo.
+    if (interrupted) return EXIT.interrupted;
     return reportError(err, errorUi());
   } finally {
     await currentContext()?.close();

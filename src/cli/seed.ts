@@ -1,12 +1,282 @@
-/** `billettigue seed`: placeholder until its issue lands (the group is registered so --help lists it). */
+/**
+ * `billettigue seed demo`: a realistic platform at any volume, reproducible from a seed.
+ * Flags → a plan (src/domain/demo/plan.ts); refusals and confirmations here; the generation and
+ * the bulk load in src/domain/demo and src/db/bulk.ts. See docs/seed.md.
+ */
 import type { Command } from 'commander';
-import { action } from './context.js';
-import { Unavailable } from '../domain/errors.js';
+import { action, parseDateOption, parseNonNegativeInt, parsePositiveInt, type Ctx } from './context.js';
+import { Conflict, InvalidInput } from '../domain/errors.js';
+import type { Progress } from './ui.js';
 
-export function register(cmd: Command): void {
-  cmd.action(
-    action(async () => {
-      throw new Unavailable('`billettigue seed` is not available in this build yet');
+export function register(seed: Command): void {
+  seed.addHelpText(
+    'after',
+    `
+Examples:
+  $ billettigue seed demo --scale tiny                 # ~1k rows, the README's first command
+  $ billettigue seed demo --scale small --random-seed 7
+  $ billettigue --db mysql://root@127.0.0.1:3306/billettigue seed demo --scale medium --fresh --yes
+  $ billettigue seed demo --accounts 500 --trajets 200 --reservations 600 --envois 0`,
+  );
+
+  seed
+    .command('demo')
+    .description('generate a coherent demo platform (accounts, carriers, trajets, reservations, envois, tokens)')
+    .option('--scale <scale>', 'tiny (~1k rows), small (~50k), medium (~1M) or large (~10M)', parseScale, 'small')
+    .option('--accounts <n>', 'end-user accounts (role user), each with its profile', parsePositiveInt('--accounts'))
+    .option('--transporteurs <n>', 'carriers (with their companies and service zones)', parseNonNegativeInt('--transporteurs'))
+    .option('--trajets <n>', 'passenger trips', parseNonNegativeInt('--trajets'))
+    .option('--reservations <n>', 'reservations, each with its paiement', parseNonNegativeInt('--reservations'))
+    .option('--envois <n>', 'parcel shipments (1 to 5 colis each)', parseNonNegativeInt('--envois'))
+    .option('--random-seed <s>', 'any text; the same seed gives the same database (default "1")')
+    .option('--now <date>', 'reference time the data is generated around: YYYY-MM-DD, an ISO time, or "today" (default 2026-11-25)')
+    .option('--fresh', 'empty the data tables first (asks; --yes without a terminal)')
+    .option('--dry-run', 'check the database and show the plan; write nothing')
+    .addHelpText(
+      'after',
+      `
+Demo accounts have emails at @demo.billettigue.test and share one password, printed at the end
+(never in production mode: NODE_ENV or BILLETTIGUE_ENV = production, where seeding needs --yes and
+the password is random and not shown). A database holding other accounts is refused unless --yes;
+one already holding demo data needs --fresh. The same --random-seed and --now give the same rows.
+MySQL/MariaDB loads with LOAD DATA LOCAL INFILE when the server allows it, multi-row INSERTs
+otherwise (BILLETTIGUE_SEED_LOADER=insert forces them).
+
+Examples:
+  $ billettigue seed demo --scale tiny
+  $ billettigue seed demo --scale small --random-seed 42 --now today
+  $ billettigue seed demo --scale medium --fresh --yes --json`,
+    )
+    .action(action(demo));
+}
+
+const SCALES = ['tiny', 'small', 'medium', 'large'] as const;
+type Scale = (typeof SCALES)[number];
+
+function parseScale(value: string): Scale {
+  const v = value.trim().toLowerCase();
+  if ((SCALES as readonly string[]).includes(v)) return v as Scale;
+  throw new InvalidInput(`--scale "${value}" is not a scale: use one of ${SCALES.join(', ')}`);
+}
+
+interface DemoOpts {
+  scale: Scale;
+  accounts?: number;
+  transporteurs?: number;
+  trajets?: number;
+  reservations?: number;
+  envois?: number;
+  randomSeed?: string;
+  now?: string;
+  fresh?: boolean;
+  dryRun?: boolean;
+}
+
+/** `--now`: a date, an ISO time or "today" (midnight UTC, the one use of the clock, on request). */
+function parseReference(raw: string | undefined, fallback: Date): Date {
+  if (raw === undefined) return fallback;
+  if (raw.trim().toLowerCase() === 'today') {
+    const d = new Date();
+    return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()));
+  }
+  const d = parseDateOption('--now')(raw);
+  return new Date(Math.floor(d.getTime() / 1000) * 1000);
+}
+
+async function demo(ctx: Ctx, opts: DemoOpts): Promise<void> {
+  const plan = await import('../domain/demo/plan.js');
+  const { DEMO_TABLES } = await import('../domain/demo/generator.js');
+  const domain = await import('../domain/demo/seed.js');
+  const { BULK_PATH_LABEL } = await import('../db/bulk.js');
+
+  const demoPlan = plan.makePlan(opts.scale, {
+    accounts: opts.accounts,
+    transporteurs: opts.transporteurs,
+    trajets: opts.trajets,
+    reservations: opts.reservations,
+    envois: opts.envois,
+  });
+  const randomSeed = opts.randomSeed ?? plan.DEFAULT_RANDOM_SEED;
+  if (randomSeed.trim() === '') throw new InvalidInput('--random-seed must not be empty');
+  const reference = parseReference(opts.now, plan.DEFAULT_REFERENCE);
+  const loaderEnv = (ctx.env.BILLETTIGUE_SEED_LOADER ?? 'auto').trim().toLowerCase();
+  if (!['auto', 'load-data', 'insert'].includes(loaderEnv)) {
+    throw new InvalidInput(`BILLETTIGUE_SEED_LOADER=${loaderEnv} is invalid: use auto, load-data or insert`);
+  }
+  const production = plan.isProductionEnv(ctx.env);
+  if (production && !ctx.yes) {
+    throw new InvalidInput(
+      'refusing to seed demo data in production mode (NODE_ENV or BILLETTIGUE_ENV is "production"): re-run with --yes if this really is a test database (the demo accounts then get a random password that is never shown)',
+      { code: 'production' },
+    );
+  }
+
+  // The one bcrypt hash of the run (a per-row hash would make large seeds crawl), computed in
+  // bcrypt's thread pool while the database is inspected.
+  const password = production ? (await import('../domain/passwords.js')).generatePassword() : plan.DEMO_PASSWORD;
+  const hashing = domain.demoPasswordHash(password, ctx.settings.bcryptCost, randomSeed, production);
+  hashing.catch(() => undefined);
+
+  const target = ctx.target();
+  const knex = await ctx.db();
+  ctx.ui.info(`target: ${target.display}`);
+  const state = await domain.inspectForDemo(knex);
+  const existing = domain.totalRows(state);
+
+  if (!opts.fresh) {
+    if (state.demoAccounts > 0) {
+      throw new Conflict(
+        `${target.display} already holds demo data (${state.demoAccounts} accounts at @${plan.DEMO_EMAIL_DOMAIN}): add --fresh to replace it`,
+        { code: 'demo_data_present' },
+      );
+    }
+    if (existing > 0 && !ctx.yes) {
+      throw new Conflict(
+        `${target.display} holds data that is not demo data (${state.otherAccounts} accounts, ${existing} rows): demo rows would be mixed into it; use an empty database, or re-run with --yes to add them beside it, or --fresh to replace everything`,
+        { code: 'non_demo_data' },
+      );
+    }
+  }
+
+  const offsets = opts.fresh ? (Object.fromEntries(DEMO_TABLES.map((t) => [t, 0])) as typeof state.maxIds) : state.maxIds;
+  const estimate = Math.round(plan.estimateRows(demoPlan));
+  const what = `${demoPlan.accounts} accounts, ${demoPlan.transporteurs} transporteurs, ${demoPlan.admins} admins, ${demoPlan.trajets} trajets, ${demoPlan.reservations} reservations, ${demoPlan.envois} envois (≈ ${estimate.toLocaleString('en')} rows)`;
+
+  if (ctx.dryRun) {
+    ctx.ui.info(`dry run: would ${opts.fresh && existing > 0 ? `empty ${existing} rows, then ` : ''}generate ${what} with random seed "${randomSeed}" around ${reference.toISOString()}; nothing was written`);
+    if (ctx.ui.json) {
+      ctx.ui.printJson({
+        target: target.display,
+        dry_run: true,
+        scale: demoPlan.scale,
+        random_seed: randomSeed,
+        reference_time: reference.toISOString(),
+        fresh: Boolean(opts.fresh),
+        existing_rows: existing,
+        plan: { ...demoPlan, estimated_rows: estimate },
+      });
+    }
+    return;
+  }
+
+  if (opts.fresh && existing > 0) {
+    const question =
+      state.otherAccounts > 0
+        ? `empty the 11 data tables of ${target.display} (${existing} rows, including ${state.otherAccounts} accounts that are NOT demo data) and seed demo data?`
+        : `empty the 11 data tables of ${target.display} (${existing} rows of demo data) and seed again?`;
+    if (state.otherAccounts > 0) await ctx.confirmByName(question);
+    else await ctx.confirm(question);
+  }
+
+  const passwordHash = await hashing;
+
+  if (opts.fresh && existing > 0) {
+    await domain.emptyDemoTables(knex);
+    ctx.ui.info(`emptied the data tables (${existing} rows)`);
+  }
+  ctx.ui.info(`generating ${what}; random seed "${randomSeed}", reference time ${reference.toISOString()}`);
+
+  // Ctrl-C (main.ts closes the context): stop loading at once; open batches roll back.
+  const stop = new AbortController();
+  ctx.onClose(async () => stop.abort());
+  // One bar for the whole seed (tables load concurrently on MySQL); a line per finished table.
+  let bar: Progress | undefined;
+  const progress = new Map<string, number>();
+  const lanesEnv = ctx.env.BILLETTIGUE_SEED_LANES;
+  const lanes = lanesEnv === undefined || lanesEnv === '' ? undefined : parsePositiveInt('BILLETTIGUE_SEED_LANES', 4)(lanesEnv);
+  const result = await domain.runDemoSeed(
+    knex,
+    {
+      plan: demoPlan,
+      randomSeed,
+      reference,
+      settings: ctx.settings,
+      passwordHash,
+      offsets,
+      mysqlPath: loaderEnv as 'auto' | 'load-data' | 'insert',
+      lanes,
+      signal: stop.signal,
+    },
+    {
+      onPlan: (counts, path) => {
+        ctx.ui.info(`loader: ${BULK_PATH_LABEL[path]}`);
+        bar = ctx.ui.progress('seeding', Object.values(counts).reduce((a, b) => a + b, 0));
+      },
+      onProgress: (table, done) => {
+        progress.set(table, done);
+        let sum = 0;
+        for (const n of progress.values()) sum += n;
+        bar?.update(sum);
+      },
+      onTableDone: (table, rows, seconds) => {
+        progress.set(table, rows);
+        bar?.note?.(`  ${table.padEnd(16)} ${rows.toLocaleString('en').padStart(11)} rows  ${seconds.toFixed(2)} s`);
+      },
+    },
+  );
+  bar?.done();
+  if (result.fallbackReason) ctx.ui.warn(`LOAD DATA LOCAL INFILE not used: ${result.fallbackReason}; loaded with multi-row INSERTs`);
+
+  const { writeAudit } = await import('../domain/audit.js');
+  await knex.transaction((trx) =>
+    writeAudit(trx, {
+      actor: ctx.actor,
+      action: 'seed.demo',
+      targetType: 'database',
+      targetId: target.display,
+      before: { rows: existing, demo_accounts: state.demoAccounts, other_accounts: state.otherAccounts, emptied: Boolean(opts.fresh && existing > 0) },
+      after: {
+        scale: demoPlan.scale,
+        random_seed: randomSeed,
+        reference_time: reference.toISOString(),
+        loader: result.path,
+        connections: result.lanes,
+        rows: Object.fromEntries(result.tables.map((t) => [t.table, t.rows])),
+        total_rows: result.totalRows,
+        seconds: Math.round(result.seconds * 100) / 100,
+      },
     }),
   );
+
+  const rate = (rows: number, s: number) => (s > 0 ? Math.round(rows / s) : rows);
+  const tables = result.tables.map((t) => ({ table: t.table, rows: t.rows, seconds: round2(t.seconds), rows_per_second: rate(t.rows, t.seconds) }));
+  if (ctx.ui.json) {
+    ctx.ui.printJson({
+      target: target.display,
+      scale: demoPlan.scale,
+      random_seed: randomSeed,
+      reference_time: reference.toISOString(),
+      loader: result.path,
+      connections: result.lanes,
+      fallback_reason: result.fallbackReason,
+      fresh: Boolean(opts.fresh),
+      tables,
+      total_rows: result.totalRows,
+      seconds: round2(result.seconds),
+      rows_per_second: rate(result.totalRows, result.seconds),
+      demo_email_domain: plan.DEMO_EMAIL_DOMAIN,
+      admin_email: `admin@${plan.DEMO_EMAIL_DOMAIN}`,
+      ...(production ? {} : { demo_password: password }),
+    });
+    return;
+  }
+  await ctx.ui.list(
+    [...tables, { table: 'total', rows: result.totalRows, seconds: round2(result.seconds), rows_per_second: rate(result.totalRows, result.seconds) }],
+    [
+      { header: 'table', value: (r) => r.table },
+      { header: 'rows', value: (r) => r.rows.toLocaleString('en'), align: 'right' },
+      { header: 'seconds', value: (r) => r.seconds.toFixed(2), align: 'right' },
+      { header: 'rows/s', value: (r) => r.rows_per_second.toLocaleString('en'), align: 'right' },
+    ],
+  );
+  ctx.ui.success(
+    `seeded ${result.totalRows.toLocaleString('en')} rows in ${result.seconds.toFixed(1)} s with ${result.pathLabel}${result.lanes > 1 ? ` on ${result.lanes} connections` : ''}`,
+  );
+  if (production) ctx.ui.info('production mode: the demo accounts got a random password that is not shown');
+  else ctx.ui.info(`demo accounts (e.g. admin@${plan.DEMO_EMAIL_DOMAIN}) share the password: ${password}`);
+  ctx.ui.info('try: billettigue accounts list --limit 10 · billettigue trajets list · billettigue stats');
+}
+
+function round2(n: number): number {
+  return Math.round(n * 100) / 100;
 }

@@ -25,6 +25,8 @@ export interface Progress {
   tick(n?: number): void;
   update(done: number): void;
   done(message?: string): void;
+  /** Prints a line above the bar (e.g. a finished step) and redraws the bar. */
+  note?(message: string): void;
 }
 
 export class Ui {
@@ -195,7 +197,7 @@ export class Ui {
    * A no-op when stderr is not a TTY (cron, pipes).
    */
   progress(label: string, total: number): Progress {
-    if (!this.interactive) return { tick: () => undefined, update: () => undefined, done: () => undefined };
+    if (!this.interactive) return { tick: () => undefined, update: () => undefined, done: () => undefined, note: () => undefined };
     const start = Date.now();
     let done = 0;
     let last = 0;
@@ -224,6 +226,10 @@ export class Ui {
       done: (message?: string) => {
         render(true);
         this.stderr.write('\r\x1b[2K' + (message ? message + '\n' : ''));
+      },
+      note: (message: string) => {
+        this.stderr.write('\r\x1b[2K' + message + '\n');
+        render(true);
       },
     };
   }
