@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import type { FieldPacket } from 'mysql2';
 import type { MysqlTarget } from '../db/config.js';
 import { Conflict, InvalidInput } from '../domain/errors.js';
-import { mysqlRowExpression, mysqlValueClass, type ColumnInfo } from './canonical.js';
+import { mysqlValueClass, type ColumnInfo } from './canonical.js';
 import { ChunkBuilder, type GzipWriter } from './gzip-pool.js';
 import { closeQuietly, openMysql, quoteId, rows, run, type RawConnection } from './mysql-conn.js';
 import { pauseAt } from './pause.js';
@@ -111,24 +111,134 @@ export interface MysqlDumpResult extends DumpResultBase {
   kind: 'mysql';
 }
 
-/** Reads one table through the row expression; calls `onRow` with each canonical tuple's bytes. */
+const CLS_NUMBER = 0;
+const CLS_QUOTED = 1; // temporal: quoted, never needs escaping
+const CLS_TEXT = 2;
+const CLS_BINARY = 3;
+const HEX = Buffer.from('0123456789ABCDEF');
+
+function classCodes(cols: readonly ColumnInfo[]): Uint8Array {
+  return Uint8Array.from(
+    cols.map((c) => (c.cls === 'integer' || c.cls === 'decimal' ? CLS_NUMBER : c.cls === 'temporal' ? CLS_QUOTED : c.cls === 'binary' ? CLS_BINARY : CLS_TEXT)),
+  );
+}
+
+/**
+ * Appends the canonical tuple of one text-protocol row packet (`buf[off..end)`: one
+ * length-coded value per column) to `out`, byte by byte: numbers as the server wrote them,
+ * temporals quoted, text quoted and escaped exactly like MySQL's QUOTE(), binary as X'HEX'.
+ * Returns the number of bytes written.
+ */
+export function appendCanonicalRow(buf: Buffer, off: number, end: number, cls: Uint8Array, out: ChunkBuilder): number {
+  // Worst case: every byte escaped or hex-encoded (×2), plus quotes, commas, NULL words.
+  out.ensure((end - off) * 2 + cls.length * 6 + 4);
+  const o = out.buf;
+  const p0 = out.len;
+  let p = p0;
+  o[p++] = 0x28; // (
+  for (let i = 0; i < cls.length; i++) {
+    if (i > 0) o[p++] = 0x2c; // ,
+    let len = buf[off++]!;
+    if (len >= 0xfb) {
+      if (len === 0xfb) {
+        o[p++] = 0x4e; // NULL
+        o[p++] = 0x55;
+        o[p++] = 0x4c;
+        o[p++] = 0x4c;
+        continue;
+      }
+      if (len === 0xfc) {
+        len = buf[off]! | (buf[off + 1]! << 8);
+        off += 2;
+      } else if (len === 0xfd) {
+        len = buf[off]! | (buf[off + 1]! << 8) | (buf[off + 2]! << 16);
+        off += 3;
+      } else {
+        len = buf.readUInt32LE(off) + buf.readUInt32LE(off + 4) * 0x100000000;
+        off += 8;
+      }
+    }
+    const stop = off + len;
+    switch (cls[i]) {
+      case CLS_NUMBER:
+        while (off < stop) o[p++] = buf[off++]!;
+        break;
+      case CLS_QUOTED:
+        o[p++] = 0x27;
+        while (off < stop) o[p++] = buf[off++]!;
+        o[p++] = 0x27;
+        break;
+      case CLS_TEXT:
+        o[p++] = 0x27;
+        while (off < stop) {
+          const c = buf[off++]!;
+          if (c === 0x27 || c === 0x5c) {
+            o[p++] = 0x5c;
+            o[p++] = c;
+          } else if (c === 0) {
+            o[p++] = 0x5c;
+            o[p++] = 0x30; // \0
+          } else if (c === 0x1a) {
+            o[p++] = 0x5c;
+            o[p++] = 0x5a; // \Z
+          } else o[p++] = c;
+        }
+        o[p++] = 0x27;
+        break;
+      default:
+        o[p++] = 0x58; // X'
+        o[p++] = 0x27;
+        while (off < stop) {
+          const c = buf[off++]!;
+          o[p++] = HEX[c >> 4]!;
+          o[p++] = HEX[c & 15]!;
+        }
+        o[p++] = 0x27;
+    }
+  }
+  o[p++] = 0x29; // )
+  out.len = p;
+  return p - p0;
+}
+
+interface RawPacket {
+  buffer: Buffer;
+  offset: number;
+  end: number;
+}
+
+/**
+ * Reads one table in primary-key order and appends each row's canonical tuple to `out` (then
+ * calls `onRow(tupleLength)`). The row packets are formatted as bytes, straight from mysql2's
+ * buffer: mysql2's own row parser (one JS value per column) is replaced for this query. The
+ * server only scans and sends, like mysqldump; no string is built per value.
+ */
 export function streamMysqlRows(
   conn: RawConnection,
   spec: { name: string; columns: ColumnInfo[]; primaryKey: string[] },
-  onRow: (tuple: Buffer) => void,
+  out: ChunkBuilder,
+  onRow: (tupleLength: number) => void,
   backpressure?: { readonly full: boolean; drained(): Promise<void> },
+  beforeRow?: () => void,
 ): Promise<void> {
   const order = (spec.primaryKey.length ? spec.primaryKey : spec.columns.map((c) => c.name)).map(quoteId).join(', ');
-  const sql = `SELECT ${mysqlRowExpression(spec.columns)} FROM ${quoteId(spec.name)} ORDER BY ${order}`;
+  const sql = `SELECT ${spec.columns.map((c) => quoteId(c.name)).join(', ')} FROM ${quoteId(spec.name)} ORDER BY ${order}`;
+  const cls = classCodes(spec.columns);
   return new Promise<void>((resolve, reject) => {
     let settled = false;
     let paused = false;
-    const q = conn.query({
-      sql,
-      rowsAsArray: true,
-      typeCast: (field: { buffer(): Buffer | null }) => {
-        const b = field.buffer();
-        if (b) onRow(b);
+    let viaHook = 0;
+    const finish = (err?: unknown) => {
+      if (settled) return;
+      settled = true;
+      if (err) reject(err);
+      else resolve();
+    };
+    const parser = {
+      next(packet: RawPacket): null {
+        viaHook++;
+        beforeRow?.();
+        onRow(appendCanonicalRow(packet.buffer, packet.offset, packet.end, cls, out));
         if (backpressure && !paused && backpressure.full) {
           paused = true;
           conn.pause();
@@ -138,43 +248,37 @@ export function streamMysqlRows(
               conn.resume();
             },
             (err: unknown) => {
-              if (!settled) {
-                settled = true;
-                reject(err);
-              }
+              finish(err);
               conn.destroy();
             },
           );
         }
         return null;
       },
-    });
-    q.on('error', (err: Error) => {
-      if (!settled) {
-        settled = true;
-        reject(err);
+    };
+    const q = conn.query({ sql, rowsAsArray: true });
+    // mysql2 assigns its compiled row parser to `_rowParser` once the columns are known; ours
+    // takes its place (guarded below: if mysql2 ever stops using it, rows would arrive as arrays).
+    Object.defineProperty(q, '_rowParser', { configurable: true, get: () => parser, set: () => undefined });
+    q.on('result', (row: unknown) => {
+      if (row !== null && viaHook === 0) {
+        finish(new Error('this mysql2 version is not supported by the backup row reader (row parser hook not used)'));
+        conn.destroy();
       }
     });
-    q.on('end', () => {
-      if (!settled) {
-        settled = true;
-        resolve();
-      }
-    });
+    q.on('error', (err: Error) => finish(err));
+    q.on('end', () => finish());
   });
 }
 
 /** SHA-256 and row count of a table's canonical stream (restore and deep verify use it). */
 export async function hashMysqlTable(conn: RawConnection, spec: { name: string; columns: ColumnInfo[]; primaryKey: string[] }): Promise<{ rows: number; sha256: string }> {
   const h = createHash('sha256');
-  const COMMA = Buffer.from(',');
   let n = 0;
-  // Batch the small row buffers: one hash update per ~256 KiB instead of two per row.
   const batch = new ChunkBuilder(1 << 18);
-  await streamMysqlRows(conn, spec, (b) => {
+  await streamMysqlRows(conn, spec, batch, () => {
     n++;
-    batch.bytes(b);
-    batch.bytes(COMMA);
+    batch.byte(0x2c);
     if (batch.len >= 1 << 18) {
       h.update(batch.buf.subarray(0, batch.len));
       batch.len = 0;
@@ -262,20 +366,23 @@ export async function dumpMysql(target: MysqlTarget, writer: GzipWriter, hooks: 
         stmtStart = -1;
         if (chunk.len >= MEMBER_BYTES) writer.pushFrom(chunk, tag);
       };
+      // The reader appends each row's tuple to `chunk`; before it, open a statement or add ",".
       await streamMysqlRows(
         conn,
         spec,
-        (tuple) => {
-          if (stmtStart >= 0 && chunk.len - stmtStart + tuple.length > STATEMENT_BYTES) closeStatement();
-          if (stmtStart < 0) {
-            chunk.bytes(prefix);
-            stmtStart = chunk.len;
-          } else chunk.byte(COMMA);
-          chunk.bytes(tuple);
+        chunk,
+        () => {
           rowsInTable++;
           if ((++done & 0x3fff) === 0) hooks.onProgress?.(done, totalEstimate);
         },
         writer,
+        () => {
+          if (stmtStart >= 0 && chunk.len - stmtStart >= STATEMENT_BYTES) closeStatement();
+          if (stmtStart < 0) {
+            chunk.bytes(prefix);
+            stmtStart = chunk.len;
+          } else chunk.byte(COMMA);
+        },
       );
       closeStatement();
       if (chunk.len > 0) writer.pushFrom(chunk, tag);
