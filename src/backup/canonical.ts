@@ -12,10 +12,13 @@
  *                              money or weight in cents), i.e. the same "cents string"
  *   - DATETIME/DATE/TIME     → quoted 'YYYY-MM-DD HH:MM:SS' (UTC; SQLite epoch numbers and ISO
  *                              strings are normalised to it)
- *   - text                   → quoted like MySQL's QUOTE(): \ ' NUL and Ctrl-Z backslash-escaped
+ *   - text                   → quoted, with \ ' NUL LF CR and Ctrl-Z backslash-escaped as mysqldump
+ *                              does (\\ \' \0 \n \r \Z): the stock client drops a CR before a LF,
+ *                              so raw line ends cannot stay in the file
  *   - binary                 → X'HEX'
- * On MySQL the server builds this text itself (`mysqlRowExpression`), which is also the VALUES
- * tuple written in the backup file; on SQLite `canonicalTuple` builds it in JavaScript.
+ * On MySQL the tuple is built byte by byte from the row packets (`appendCanonicalRow` in
+ * mysql-dump.ts) and is also the VALUES tuple written in the backup file; on SQLite
+ * `canonicalTuple` builds it in JavaScript.
  */
 
 export type ValueClass = 'integer' | 'decimal' | 'temporal' | 'text' | 'binary';
@@ -58,13 +61,13 @@ export function sqliteValueClass(declared: string): { cls: ValueClass; scale: nu
   return { cls: 'text', scale: 0 };
 }
 
-// Backslash, quote, NUL and Ctrl-Z: the four characters QUOTE() escapes.
-const QUOTE_CHARS = "[\\\\'\\u0000\\u001a]";
+// Backslash, quote, NUL, LF, CR and Ctrl-Z: what mysqldump escapes (except ", harmless).
+const QUOTE_CHARS = "[\\\\'\\u0000\\n\\r\\u001a]";
 const QUOTE_RE = new RegExp(QUOTE_CHARS);
 const QUOTE_RE_G = new RegExp(QUOTE_CHARS, 'g');
-const QUOTE_MAP: Record<string, string> = { '\\': '\\\\', "'": "\\'", '\0': '\\0', '\x1a': '\\Z' };
+const QUOTE_MAP: Record<string, string> = { '\\': '\\\\', "'": "\\'", '\0': '\\0', '\n': '\\n', '\r': '\\r', '\x1a': '\\Z' };
 
-/** MySQL QUOTE() of a string: what the server produces, reproduced byte for byte. */
+/** A MySQL string literal of `s`, escaped as the canonical form (and mysqldump) does. */
 export function mysqlQuote(s: string): string {
   return QUOTE_RE.test(s) ? `'${s.replace(QUOTE_RE_G, (c) => QUOTE_MAP[c]!)}'` : `'${s}'`;
 }
@@ -118,31 +121,6 @@ export function canonicalTuple(row: readonly unknown[], cols: readonly ColumnInf
     s += canonicalValue(row[i], cols[i]!);
   }
   return s + ')';
-}
-
-function ident(name: string): string {
-  return '`' + name.replace(/`/g, '``') + '`';
-}
-
-/**
- * The SQL expression that makes MySQL return a row's canonical tuple as one string: the server
- * formats and escapes, the client only copies bytes. Numbers are written bare (IFNULL for the
- * nullable ones), everything else through QUOTE(), which also turns NULL into the word NULL.
- */
-export function mysqlRowExpression(cols: readonly ColumnInfo[]): string {
-  const parts = cols.map((c) => {
-    const id = ident(c.name);
-    switch (c.cls) {
-      case 'integer':
-      case 'decimal':
-        return c.nullable ? `IFNULL(${id},'NULL')` : id;
-      case 'binary':
-        return `IF(${id} IS NULL,'NULL',CONCAT('X''',HEX(${id}),''''))`;
-      default:
-        return `QUOTE(${id})`;
-    }
-  });
-  return `CONCAT('(',${parts.join(",',',")},')')`;
 }
 
 /** SQLite literal of a value, exact (the SQLite backup file is written with these). */

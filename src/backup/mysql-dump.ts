@@ -116,6 +116,14 @@ const CLS_QUOTED = 1; // temporal: quoted, never needs escaping
 const CLS_TEXT = 2;
 const CLS_BINARY = 3;
 const HEX = Buffer.from('0123456789ABCDEF');
+/** Byte → the letter after the backslash when it must be escaped in a text value (0: as is). */
+const ESCAPE = new Uint8Array(256);
+ESCAPE[0x5c] = 0x5c; // \\
+ESCAPE[0x27] = 0x27; // \'
+ESCAPE[0x00] = 0x30; // \0
+ESCAPE[0x0a] = 0x6e; // \n
+ESCAPE[0x0d] = 0x72; // \r
+ESCAPE[0x1a] = 0x5a; // \Z
 
 function classCodes(cols: readonly ColumnInfo[]): Uint8Array {
   return Uint8Array.from(
@@ -126,7 +134,7 @@ function classCodes(cols: readonly ColumnInfo[]): Uint8Array {
 /**
  * Appends the canonical tuple of one text-protocol row packet (`buf[off..end)`: one
  * length-coded value per column) to `out`, byte by byte: numbers as the server wrote them,
- * temporals quoted, text quoted and escaped exactly like MySQL's QUOTE(), binary as X'HEX'.
+ * temporals quoted, text quoted and escaped like mysqldump (\\ \' \0 \n \r \Z), binary as X'HEX'.
  * Returns the number of bytes written.
  */
 export function appendCanonicalRow(buf: Buffer, off: number, end: number, cls: Uint8Array, out: ChunkBuilder): number {
@@ -172,16 +180,12 @@ export function appendCanonicalRow(buf: Buffer, off: number, end: number, cls: U
         o[p++] = 0x27;
         while (off < stop) {
           const c = buf[off++]!;
-          if (c === 0x27 || c === 0x5c) {
+          const e = ESCAPE[c]!;
+          if (e === 0) o[p++] = c;
+          else {
             o[p++] = 0x5c;
-            o[p++] = c;
-          } else if (c === 0) {
-            o[p++] = 0x5c;
-            o[p++] = 0x30; // \0
-          } else if (c === 0x1a) {
-            o[p++] = 0x5c;
-            o[p++] = 0x5a; // \Z
-          } else o[p++] = c;
+            o[p++] = e;
+          }
         }
         o[p++] = 0x27;
         break;
