@@ -268,6 +268,17 @@ describe.each(testedKinds())('backup on %s', (kind) => {
     await db.knex('reservations').where('id', '>=', 10_000).delete();
   });
 
+  it('Ctrl-C during a backup: exit 130, no file, no temp file', async () => {
+    const dir = path.join(db.dir, 'interrupted');
+    const p = start(['backup', '--dir', dir], { url: db.url, env: { BILLETTIGUE_TEST_PAUSE_AT: 'backup:data' } });
+    await p.waitFor(/billettigue-paused backup:data/);
+    expect(files(dir).some((f) => f.includes('.tmp-'))).toBe(true);
+    p.child.kill('SIGINT');
+    const exit = await p.exited;
+    expect(exit.code, p.stderr()).toBe(130);
+    expect(files(dir)).toEqual([]);
+  });
+
   it.runIf(kind === 'mysql')('fails cleanly and publishes nothing when a table is altered during the backup', async () => {
     const resume = path.join(db.dir, 'resume-ddl');
     const dir = path.join(db.dir, 'ddl');

@@ -59,14 +59,29 @@ async function execLines(db: BetterSqlite3.Database, chunks: AsyncIterable<Buffe
   if (rest.trim()) db.exec(rest);
 }
 
-/** Loads a backup (ours: by sections; a plain sqlite3 .dump: statement by statement) into `filename`. */
-export async function buildSqlite(filename: string, file: string, manifest: Manifest | null, hooks: RestoreHooks): Promise<BetterSqlite3.Database> {
+/**
+ * Loads a backup (ours: by sections; a plain sqlite3 .dump: statement by statement) into
+ * `filename`. With `base` (a partial backup), the file starts as a copy of that database and
+ * only the backup's tables are replaced.
+ */
+export async function buildSqlite(filename: string, file: string, manifest: Manifest | null, hooks: RestoreHooks, base?: string): Promise<BetterSqlite3.Database> {
+  if (base) {
+    const src = await openSqlite(base, { readonly: true });
+    try {
+      await src.backup(filename);
+    } finally {
+      src.close();
+    }
+  }
   const db = await openSqlite(filename, { mustExist: false });
   db.pragma('journal_mode = OFF');
   db.pragma('synchronous = OFF');
   db.pragma('foreign_keys = OFF');
   db.pragma('cache_size = -65536');
   try {
+    if (base && manifest) {
+      for (const t of manifest.tables) db.exec(`DROP TABLE IF EXISTS ${sqliteIdent(t.name)}`);
+    }
     if (manifest) {
       const total = manifest.file.size;
       let done = 0;
@@ -99,7 +114,7 @@ export async function buildSqlite(filename: string, file: string, manifest: Mani
     db.close();
     if (err instanceof IntegrityError) throw err;
     const e = err as { code?: string; message?: string };
-    if (e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+    if (e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || /UNIQUE constraint failed/i.test(e?.message ?? '')) {
       throw new Conflict(`the backup violates a unique key (${e.message}): nothing was changed`, { code: 'duplicate_in_backup', cause: err });
     }
     if (typeof e?.code === 'string' && e.code.startsWith('SQLITE_')) {
@@ -133,7 +148,7 @@ export async function verifySqlite(db: BetterSqlite3.Database, manifest: Manifes
     if (w && w.auto_increment !== null && ai !== w.auto_increment) {
       throw new IntegrityError(`table ${s.name}: AUTOINCREMENT counter ${ai} after loading, ${w.auto_increment} in the manifest`, { code: 'verify_mismatch' });
     }
-    out.push({ name: s.name, rows: h.rows, sha256: h.sha256, auto_increment: ai, verified: Boolean(w) });
+    if (!want || w) out.push({ name: s.name, rows: h.rows, sha256: h.sha256, auto_increment: ai, verified: Boolean(w) });
   }
   const fk = db.pragma('foreign_key_check') as unknown[];
   if (fk.length) throw new IntegrityError(`the backup violates foreign keys (${fk.length} rows reference missing ones): nothing was changed`, { code: 'orphans_in_backup' });
@@ -208,7 +223,8 @@ export async function restoreSqlite(o: SqliteRestoreOptions): Promise<RestoreRep
   });
   try {
     o.hooks.onStep?.(`loading into ${path.basename(staging)}`);
-    let db = await buildSqlite(staging, o.file, o.manifest, o.hooks);
+    const partial = o.manifest?.scope === 'tables' && existsSync(live);
+    let db = await buildSqlite(staging, o.file, o.manifest, o.hooks, partial ? live : undefined);
     let tables: LoadedTable[];
     let migrations: string[];
     try {
@@ -228,7 +244,7 @@ export async function restoreSqlite(o: SqliteRestoreOptions): Promise<RestoreRep
       db.close();
     }
     const liveTables = existsSync(live) ? await liveTableNames(live) : [];
-    const movedAside = liveTables.filter((t) => !tables.some((x) => x.name === t));
+    const movedAside = partial ? [] : liveTables.filter((t) => !tables.some((x) => x.name === t));
     if (o.dryRun) {
       removeWithSideFiles(staging);
       finished = true;

@@ -64,7 +64,12 @@ async function restoreCmd(ctx: Ctx, opts: RestoreOpts, args: string[]): Promise<
   const file = resolveBackup(args[0]!, dirOf(opts));
 
   const lock = await acquireRestoreLock(target);
-  ctx.onClose(() => lock.release());
+  // On Ctrl-C (or at the end): first undo what an unfinished restore started, then unlock.
+  const aborts: Array<() => Promise<void>> = [];
+  ctx.onClose(async () => {
+    for (const fn of aborts.splice(0).reverse()) await fn().catch(() => undefined);
+    await lock.release();
+  });
 
   const spinner = await ctx.ui.spinner('verifying the backup');
   let prepared;
@@ -102,7 +107,7 @@ async function restoreCmd(ctx: Ctx, opts: RestoreOpts, args: string[]): Promise<
     const { takeBackup } = await import('../backup/dump.js');
     const { SAFETY_PREFIX } = await import('../backup/files.js');
     ctx.ui.info('taking a safety backup of the current database…');
-    const s = await takeBackup(target, { dir: dirOf(opts), prefix: SAFETY_PREFIX, onWarning: (w) => ctx.ui.warn(w), onAbort: (fn) => ctx.onClose(fn) });
+    const s = await takeBackup(target, { dir: dirOf(opts), prefix: SAFETY_PREFIX, onWarning: (w) => ctx.ui.warn(w), onAbort: (fn) => aborts.push(fn) });
     safety = s.file;
     ctx.ui.success(`safety backup: ${s.file}`);
   } else if (!ctx.dryRun && !opts.safetyBackup) {
@@ -131,7 +136,7 @@ async function restoreCmd(ctx: Ctx, opts: RestoreOpts, args: string[]): Promise<
           progress.update(Math.round(done / 1048576));
         },
         onWarning: (w) => ctx.ui.warn(w),
-        onAbort: (fn) => ctx.onClose(fn),
+        onAbort: (fn) => aborts.push(fn),
       },
     })
     .finally(() => {
@@ -209,7 +214,7 @@ async function handleLeftovers(ctx: Ctx, opts: RestoreOpts, when: string): Promi
   if (target.kind === 'mysql') {
     const knex = await connect(target, { noDatabase: true });
     try {
-      leftovers = await listRestoreLeftovers(knex, target, dirOf(opts));
+      leftovers = await listRestoreLeftovers(knex, target, dirOf(opts), { holdingLock: true });
     } finally {
       await knex.destroy();
     }
@@ -218,7 +223,7 @@ async function handleLeftovers(ctx: Ctx, opts: RestoreOpts, when: string): Promi
     const { default: knexFactory } = await import('knex');
     const k = knexFactory({ client: 'better-sqlite3', connection: { filename: ':memory:' }, useNullAsDefault: true });
     try {
-      leftovers = await listRestoreLeftovers(k, target, dirOf(opts));
+      leftovers = await listRestoreLeftovers(k, target, dirOf(opts), { holdingLock: true });
     } finally {
       await k.destroy();
     }
@@ -244,11 +249,11 @@ async function cleanCmd(ctx: Ctx, opts: RestoreOpts): Promise<void> {
   const knex = target.kind === 'mysql' ? await connect(target, { noDatabase: true }) : null;
   let leftovers;
   try {
-    if (knex) leftovers = await listRestoreLeftovers(knex, target, dirOf(opts));
+    if (knex) leftovers = await listRestoreLeftovers(knex, target, dirOf(opts), { holdingLock: true });
     else {
       const { default: knexFactory } = await import('knex');
       const k = knexFactory({ client: 'better-sqlite3', connection: { filename: ':memory:' }, useNullAsDefault: true });
-      leftovers = await listRestoreLeftovers(k, target, dirOf(opts)).finally(() => k.destroy());
+      leftovers = await listRestoreLeftovers(k, target, dirOf(opts), { holdingLock: true }).finally(() => k.destroy());
     }
   } finally {
     await knex?.destroy();

@@ -91,11 +91,15 @@ export interface Leftover {
   path?: string;
 }
 
-/** Structured leftovers of the target (see the file comment for what counts). */
-export async function listRestoreLeftovers(knex: Knex, target: DbTarget, backupDir = DEFAULT_BACKUP_DIR): Promise<Leftover[]> {
+/**
+ * Structured leftovers of the target (see the file comment for what counts). While a restore
+ * holds the lock its staging copy is not a leftover, unless the caller is that lock's holder
+ * (`holdingLock`: `restore` and `restore --clean-leftovers` take the lock first).
+ */
+export async function listRestoreLeftovers(knex: Knex, target: DbTarget, backupDir = DEFAULT_BACKUP_DIR, options: { holdingLock?: boolean } = {}): Promise<Leftover[]> {
   const found: Leftover[] = [];
   if (isMysql(knex) && target.kind === 'mysql' && target.database) {
-    const [lock] = await rawRows<{ used: number | null }>(knex, 'SELECT IS_USED_LOCK(?) AS used', [restoreLockName(target.database)]);
+    const [lock] = options.holdingLock ? [] : await rawRows<{ used: number | null }>(knex, 'SELECT IS_USED_LOCK(?) AS used', [restoreLockName(target.database)]);
     const restoreRunning = lock?.used !== null && lock?.used !== undefined;
     if (!restoreRunning) {
       const dbs = await rawRows<{ name: string }>(
@@ -117,12 +121,13 @@ export async function listRestoreLeftovers(knex: Knex, target: DbTarget, backupD
     const dir = path.dirname(target.filename);
     const base = path.basename(target.filename);
     const lock = sqliteLockFile(target.filename);
-    const lockAlive = existsSync(lock) && pidAlive(lockOwner(lock));
+    const lockAlive = !options.holdingLock && existsSync(lock) && pidAlive(lockOwner(lock));
     if (existsSync(dir) && !lockAlive) {
       for (const f of readdirSync(dir)) {
         if (!f.startsWith(`${base}.`)) continue;
         const rest = f.slice(base.length + 1);
-        if (rest.startsWith(STAGING_PREFIX) || rest.startsWith('bt_old_') || rest === 'bt_restore.lock') {
+        const staleLock = rest === 'bt_restore.lock' && !options.holdingLock;
+        if (rest.startsWith(STAGING_PREFIX) || rest.startsWith('bt_old_') || staleLock) {
           found.push({ kind: 'file', name: f, path: path.join(dir, f) });
         }
       }
