@@ -44,19 +44,21 @@ function removeWithSideFiles(p: string): void {
 }
 
 async function execLines(db: BetterSqlite3.Database, chunks: AsyncIterable<Buffer>, onBytes?: (n: number) => void): Promise<void> {
-  let rest = '';
+  // Cut on the last newline byte of what has arrived, so no UTF-8 character is ever split.
+  let rest: Buffer = Buffer.alloc(0);
   for await (const c of chunks) {
     onBytes?.(c.length);
-    const text = rest + c.toString('utf8');
-    const cut = text.lastIndexOf('\n');
+    const buf = rest.length ? Buffer.concat([rest, c]) : c;
+    const cut = buf.lastIndexOf(0x0a);
     if (cut < 0) {
-      rest = text;
+      rest = buf;
       continue;
     }
-    db.exec(text.slice(0, cut + 1));
-    rest = text.slice(cut + 1);
+    db.exec(buf.toString('utf8', 0, cut + 1));
+    rest = Buffer.from(buf.subarray(cut + 1));
   }
-  if (rest.trim()) db.exec(rest);
+  const tail = rest.toString('utf8');
+  if (tail.trim()) db.exec(tail);
 }
 
 /**
