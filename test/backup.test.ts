@@ -279,7 +279,8 @@ describe.each(testedKinds())('backup on %s', (kind) => {
     expect(files(dir)).toEqual([]);
   });
 
-  it.runIf(kind === 'mysql')('fails cleanly and publishes nothing when a table is altered during the backup', async () => {
+  // MySQL only: SQLite's snapshot simply does not see a later ALTER, and it has no passwords.
+  if (kind === 'mysql') it('fails cleanly and publishes nothing when a table is altered during the backup', async () => {
     const resume = path.join(db.dir, 'resume-ddl');
     const dir = path.join(db.dir, 'ddl');
     const p = start(['backup', '--dir', dir], { url: db.url, env: { BILLETTIGUE_TEST_PAUSE_AT: 'backup:data', BILLETTIGUE_TEST_RESUME_FILE: resume } });
@@ -293,7 +294,7 @@ describe.each(testedKinds())('backup on %s', (kind) => {
     expect(files(dir)).toEqual([]);
   });
 
-  it.runIf(kind === 'mysql')('never writes the password: not in the file, the manifest or the output', async () => {
+  if (kind === 'mysql') it('never writes the password: not in the file, the manifest or the output', async () => {
     const secret = 'S3cr3t-Pa55-xyz';
     const user = `bt_pw_${Date.now().toString(36)}`;
     await db.knex.raw(`CREATE USER ?@'%' IDENTIFIED BY '${secret}'`, [user]);

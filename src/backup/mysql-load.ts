@@ -237,8 +237,6 @@ export async function loadBackupMysql(o: LoadOptions): Promise<LoadResult> {
       for (let t = queue.shift(); t; t = queue.shift()) {
         const split = splits.get(t.name) ?? null;
         const spec = specs.get(t.name)!;
-        const T0 = Date.now();
-        const trace = (w: string) => process.env.BT_TRACE && process.stderr.write(`[trace] ${t.name} ${w} ${Date.now() - T0} ms\n`);
         try {
           if (t.rows > 0 && t.data_length > 0) {
             const chunks = openDecompressed(o.file, { start: t.data_offset, length: t.data_length, onBytes }) as AsyncIterable<Buffer>;
@@ -252,20 +250,17 @@ export async function loadBackupMysql(o: LoadOptions): Promise<LoadResult> {
               await runStatements(conn, statementsOf(chunks));
             }
           }
-          trace('loaded');
           // Build the secondary indexes and hash the rows at the same time: an in-place ALTER
           // lets reads run once it has started (the hash waits a moment so that the ALTER takes
           // its metadata lock first; otherwise the ALTER would wait for the hash to finish).
           let h: { rows: number; sha256: string };
           if (split && split.keys.length) {
             const altering = addKeys(conn, split);
-            const started = await Promise.race([altering.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 250))]);
+            await Promise.race([altering.catch(() => undefined), new Promise((r) => setTimeout(r, 250))]);
             const hashing = hashMysqlTable(hashConn, spec);
             [h] = await Promise.all([hashing, altering]);
-            trace(started ? 'keys+hash (keys first)' : 'keys+hash');
           } else {
             h = await hashMysqlTable(hashConn, spec);
-            trace('hashed');
           }
           if (h.rows !== t.rows || h.sha256 !== t.sha256) {
             throw new IntegrityError(
