@@ -80,7 +80,7 @@ function sizes(size: BenchContext['size']) {
 }
 
 /** Fills a migrated MariaDB database with SQL only (sequence engine): seconds for millions of rows. */
-async function fillMysql(knex: Knex, size: BenchContext['size']): Promise<void> {
+export async function fillMysql(knex: Knex, size: BenchContext['size']): Promise<void> {
   const s = sizes(size);
   const users = s.comptes - s.transporteurs - s.admins;
   const t0 = "TIMESTAMP('2025-01-01 00:00:00')";
@@ -128,7 +128,7 @@ async function fillMysql(knex: Knex, size: BenchContext['size']): Promise<void> 
 }
 
 /** The same shapes in SQLite, with recursive CTEs. */
-async function fillSqlite(knex: Knex, size: BenchContext['size']): Promise<void> {
+export async function fillSqlite(knex: Knex, size: BenchContext['size']): Promise<void> {
   const s = sizes(size);
   const users = s.comptes - s.transporteurs - s.admins;
   const seq = (n: number) => `WITH RECURSIVE q(seq) AS (SELECT 1 UNION ALL SELECT seq + 1 FROM q WHERE seq < ${n})`;

@@ -7,11 +7,11 @@
  *   data     per table, multi-row `INSERT INTO `t` VALUES (…),(…);` statements of ≤ 1 MiB, in
  *            primary-key order, in their own gzip members (the manifest records each range)
  *   footer   the session settings restored, and a trailer comment with every table's rows/SHA-256
- * Rows are formatted by the server (`mysqlRowExpression`: one string per row, the canonical
- * tuple) and copied as bytes into the output: no per-value work in JavaScript.
+ * Each row's VALUES tuple is its canonical serialisation (canonical.ts), built byte by byte from
+ * the server's row packets (`appendCanonicalRow`) straight into the output buffer: the server only
+ * scans and sends, the same bytes feed the file, the table's SHA-256 and the gzip members.
  */
 import { createHash } from 'node:crypto';
-import type { FieldPacket } from 'mysql2';
 import type { MysqlTarget } from '../db/config.js';
 import { Conflict, InvalidInput } from '../domain/errors.js';
 import { mysqlValueClass, type ColumnInfo } from './canonical.js';
@@ -463,4 +463,3 @@ export function translateDumpError(err: unknown): unknown {
   return err;
 }
 
-export type { FieldPacket };

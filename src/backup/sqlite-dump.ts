@@ -20,7 +20,7 @@ import { pauseAt } from './pause.js';
 import { trailerLine } from './mysql-dump.js';
 import type { DumpedTable, DumpHooks, DumpResultBase } from './dump-types.js';
 
-export const SQLITE_STATEMENT_ROWS = 500;
+export const SQLITE_STATEMENT_ROWS = 100;
 const MEMBER_BYTES = 2 << 20;
 
 export interface SqliteTableSpec {

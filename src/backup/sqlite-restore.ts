@@ -44,18 +44,19 @@ function removeWithSideFiles(p: string): void {
 }
 
 async function execLines(db: BetterSqlite3.Database, chunks: AsyncIterable<Buffer>, onBytes?: (n: number) => void): Promise<void> {
-  // Cut on the last newline byte of what has arrived, so no UTF-8 character is ever split.
+  // Cut on the last newline byte of what has arrived, so no UTF-8 character is ever split;
+  // only the partial last line is carried over (copied: small).
   let rest: Buffer = Buffer.alloc(0);
   for await (const c of chunks) {
     onBytes?.(c.length);
-    const buf = rest.length ? Buffer.concat([rest, c]) : c;
-    const cut = buf.lastIndexOf(0x0a);
+    const cut = c.lastIndexOf(0x0a);
     if (cut < 0) {
-      rest = buf;
+      rest = Buffer.concat([rest, c]);
       continue;
     }
-    db.exec(buf.toString('utf8', 0, cut + 1));
-    rest = Buffer.from(buf.subarray(cut + 1));
+    // The carried-over bytes may end inside a character: join bytes before decoding.
+    db.exec(rest.length ? Buffer.concat([rest, c.subarray(0, cut + 1)]).toString('utf8') : c.toString('utf8', 0, cut + 1));
+    rest = Buffer.from(c.subarray(cut + 1));
   }
   const tail = rest.toString('utf8');
   if (tail.trim()) db.exec(tail);
@@ -79,7 +80,7 @@ export async function buildSqlite(filename: string, file: string, manifest: Mani
   db.pragma('journal_mode = OFF');
   db.pragma('synchronous = OFF');
   db.pragma('foreign_keys = OFF');
-  db.pragma('cache_size = -65536');
+  db.pragma('cache_size = -16384'); // 16 MiB of pages: memory stays flat
   try {
     if (base && manifest) {
       for (const t of manifest.tables) db.exec(`DROP TABLE IF EXISTS ${sqliteIdent(t.name)}`);
@@ -94,7 +95,7 @@ export async function buildSqlite(filename: string, file: string, manifest: Mani
       db.exec((await readSection(file, 0, manifest.file.header_length)).toString('utf8'));
       let first = true;
       for (const t of manifest.tables) {
-        if (t.data_length > 0) await execLines(db, openDecompressed(file, { start: t.data_offset, length: t.data_length }) as AsyncIterable<Buffer>, onBytes);
+        if (t.data_length > 0) await execLines(db, openDecompressed(file, { start: t.data_offset, length: t.data_length, highWaterMark: 1 << 16 }) as AsyncIterable<Buffer>, onBytes);
         if (first) {
           first = false;
           await pauseAt('restore:load');

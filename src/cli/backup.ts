@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { action, parsePositiveInt, type Ctx } from './context.js';
-import { InvalidInput } from '../domain/errors.js';
+import { InvalidInput, Unavailable } from '../domain/errors.js';
 import type { Progress } from './ui.js';
 
 interface BackupOpts {
@@ -86,7 +86,13 @@ function mb(bytes: number): string {
 async function takeBackupCmd(ctx: Ctx, opts: BackupOpts): Promise<void> {
   const target = ctx.target();
   const tables = parseTables(opts.tables);
-  await ctx.db({ schema: false });
+  if (target.kind === 'sqlite') {
+    // Opening a missing SQLite file would create an empty database: say there is nothing instead.
+    const { existsSync } = await import('node:fs');
+    if (!existsSync(target.filename)) throw new Unavailable(`there is no database at ${target.display}: nothing to back up (check --db or DATABASE_URL)`, { code: 'database_missing' });
+  } else {
+    await ctx.db({ schema: false }); // a clear error when the server or database is unreachable
+  }
   const { takeBackup } = await import('../backup/dump.js');
   ctx.ui.info(`backing up ${target.display}`);
   let progress: Progress | undefined;
@@ -179,7 +185,7 @@ async function verifyCmd(ctx: Ctx, ref: { dir?: string; deep?: boolean }, args: 
   const { verifyBackup } = await import('../backup/verify.js');
   const file = resolveBackup(args[0] ?? '', dirOf(ctx, ref));
   const target = ref.deep ? ctx.target() : undefined;
-  ctx.ui.info(`verifying ${file}${ref.deep ? ` (deep, scratch on ${target!.display})` : ''}`);
+  ctx.ui.info(`verifying ${file}${ref.deep ? ' (deep: loading it into a scratch database)' : ''}`);
   const spinner = await ctx.ui.spinner('verifying');
   try {
     const report = await verifyBackup(file, { deep: Boolean(ref.deep), target, onStep: (s) => (spinner.text = s) });
