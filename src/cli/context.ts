@@ -45,6 +45,7 @@ export class Ctx {
   private resolved?: DbTarget;
   /** Extra resources (e.g. a second connection) closed with the context. */
   private closers: Array<() => Promise<void>> = [];
+  private closing?: Promise<void>;
 
   constructor(opts: GlobalOptions, env: NodeJS.ProcessEnv = process.env) {
     this.opts = opts;
@@ -89,12 +90,16 @@ export class Ctx {
     this.closers.push(fn);
   }
 
-  async close(): Promise<void> {
-    this.ui.stopSpinners();
-    for (const fn of this.closers.splice(0)) await fn().catch(() => undefined);
-    const k = this.knex;
-    this.knex = undefined;
-    if (k) await k.destroy().catch(() => undefined);
+  /** Runs the closers and closes the database; a second call waits for the first one to end. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.ui.stopSpinners();
+      for (const fn of this.closers.splice(0)) await fn().catch(() => undefined);
+      const k = this.knex;
+      this.knex = undefined;
+      if (k) await k.destroy().catch(() => undefined);
+    })();
+    return this.closing;
   }
 
   /**

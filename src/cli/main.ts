@@ -136,9 +136,10 @@ export async function main(argv: string[] = process.argv): Promise<number> {
   try {
     const program = await buildProgram(args, errorUi);
     await program.parseAsync(argv);
-    return EXIT.ok;
+    return interrupted ? EXIT.interrupted : EXIT.ok;
   } catch (err) {
-    // Ctrl-C already reported the interruption; the command's own failure that follows is its echo.
+    // After Ctrl-C the command fails as its connections close: that is the interruption
+    // (already reported), not a second error; the exit code stays 130.
     if (interrupted) return EXIT.interrupted;
     return reportError(err, errorUi());
   } finally {

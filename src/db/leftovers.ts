@@ -1,37 +1,150 @@
 /**
- * Leftovers of an interrupted restore (staging tables/databases, temp files), reported by doctor
- * and cleaned by `restore`. The backup module owns the naming; this is the detection doctor needs.
- * Convention: staging databases/tables and files start with `bt_restore_` or `bt_old_`.
+ * Names of what a restore creates beside the live database, and detection of the ones an
+ * interrupted restore, deep verify or backup left behind (reported by doctor and by `restore`,
+ * cleaned by `billettigue restore --clean-leftovers --yes`).
+ *
+ * MySQL (databases on the same server, tied to the live database by name, or by a hash of it when
+ * the name would pass MySQL's 64-character limit):
+ *   bt_restore_<db>_<stamp>   staging database a restore loads into       (leftover when no restore runs)
+ *   bt_verify_<db>_<stamp>    scratch database of `backup verify --deep`  (leftover when no restore runs)
+ *   bt_undo_<db>_<stamp>      the tables the last restore replaced, kept for `restore --undo` (not a leftover)
+ * SQLite (files beside the database file):
+ *   <file>.bt_restore_<stamp>[-journal|-wal|-shm]   staging file (leftover)
+ *   <file>.bt_restore.lock                          restore lock, leftover when its process is gone
+ *   <file>.bt_undo_<stamp>                          the replaced file, for `restore --undo` (not a leftover)
+ * Backups: `.NAME.tmp-PID-RAND` temp files in the backup folder (leftover when PID is gone).
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Knex } from 'knex';
 import type { DbTarget } from './config.js';
 import { isMysql, rawRows } from './dialect.js';
 
-export const LEFTOVER_PREFIXES = ['bt_restore_', 'bt_old_'];
+export const STAGING_PREFIX = 'bt_restore_';
+export const VERIFY_PREFIX = 'bt_verify_';
+export const UNDO_PREFIX = 'bt_undo_';
+/** Prefixes of anything a restore creates; tables named so are never backed up. */
+export const LEFTOVER_PREFIXES = [STAGING_PREFIX, VERIFY_PREFIX, UNDO_PREFIX, 'bt_old_'];
+export const TEMP_MARKER = '.tmp-';
+export const DEFAULT_BACKUP_DIR = 'backups';
 
-export async function findRestoreLeftovers(knex: Knex, target: DbTarget): Promise<string[]> {
-  const found: string[] = [];
-  if (isMysql(knex) && target.kind === 'mysql') {
-    const dbs = await rawRows<{ name: string }>(
-      knex,
-      "select schema_name as name from information_schema.schemata where schema_name like 'bt\\_restore\\_%' or schema_name like 'bt\\_old\\_%'",
-    );
-    found.push(...dbs.map((d) => `database ${d.name}`));
-    const tables = await rawRows<{ name: string }>(
-      knex,
-      "select table_name as name from information_schema.tables where table_schema = database() and (table_name like 'bt\\_restore\\_%' or table_name like 'bt\\_old\\_%')",
-    );
-    found.push(...tables.map((t) => `table ${t.name}`));
+/** The live database's part of the helper names (the name itself, or a short hash when long). */
+export function dbTag(database: string): string {
+  const plain = /^[A-Za-z0-9_$]+$/.test(database) && database.length <= 32;
+  return plain ? database : `h${createHash('sha256').update(database).digest('hex').slice(0, 12)}`;
+}
+
+/** 20261125083000 + 4 hex: sortable and unique enough next to the restore lock. */
+export function stamp(d = new Date()): string {
+  return d.toISOString().replace(/[-:TZ.]/g, '').slice(0, 14) + Math.floor(Math.random() * 0xffff).toString(16).padStart(4, '0');
+}
+
+export function helperDatabase(prefix: string, database: string, at = new Date()): string {
+  return `${prefix}${dbTag(database)}_${stamp(at)}`;
+}
+
+/** Does this helper database belong to `database`? */
+export function helperOf(name: string, prefix: string, database: string): boolean {
+  if (!name.startsWith(prefix)) return false;
+  const rest = name.slice(prefix.length);
+  const tag = dbTag(database);
+  return rest.startsWith(`${tag}_`) && /^\d{14}[0-9a-f]{4}$/.test(rest.slice(tag.length + 1));
+}
+
+export function isLeftoverName(name: string): boolean {
+  return LEFTOVER_PREFIXES.some((p) => name.startsWith(p));
+}
+
+export function restoreLockName(database: string): string {
+  return `billettigue_restore:${database}`.slice(0, 64);
+}
+
+export function sqliteLockFile(filename: string): string {
+  return `${filename}.bt_restore.lock`;
+}
+
+export function pidAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Pid written in a SQLite restore lock file (NaN when unreadable). */
+export function lockOwner(lockFile: string): number {
+  try {
+    return Number(readFileSync(lockFile, 'utf8').trim().split(/\s+/)[0]);
+  } catch {
+    return NaN;
+  }
+}
+
+export interface Leftover {
+  kind: 'database' | 'table' | 'file';
+  name: string;
+  /** Absolute path for files. */
+  path?: string;
+}
+
+/**
+ * Structured leftovers of the target (see the file comment for what counts). While a restore
+ * holds the lock its staging copy is not a leftover, unless the caller is that lock's holder
+ * (`holdingLock`: `restore` and `restore --clean-leftovers` take the lock first).
+ */
+export async function listRestoreLeftovers(knex: Knex, target: DbTarget, backupDir = DEFAULT_BACKUP_DIR, options: { holdingLock?: boolean } = {}): Promise<Leftover[]> {
+  const found: Leftover[] = [];
+  if (isMysql(knex) && target.kind === 'mysql' && target.database) {
+    const [lock] = options.holdingLock ? [] : await rawRows<{ used: number | null }>(knex, 'SELECT IS_USED_LOCK(?) AS used', [restoreLockName(target.database)]);
+    const restoreRunning = lock?.used !== null && lock?.used !== undefined;
+    if (!restoreRunning) {
+      const dbs = await rawRows<{ name: string }>(
+        knex,
+        "SELECT schema_name AS name FROM information_schema.schemata WHERE schema_name LIKE 'bt\\_restore\\_%' OR schema_name LIKE 'bt\\_verify\\_%' ORDER BY schema_name",
+      );
+      for (const d of dbs) {
+        if (helperOf(d.name, STAGING_PREFIX, target.database) || helperOf(d.name, VERIFY_PREFIX, target.database)) {
+          found.push({ kind: 'database', name: d.name });
+        }
+      }
+      const tables = await rawRows<{ name: string }>(
+        knex,
+        "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = DATABASE() AND (table_name LIKE 'bt\\_restore\\_%' OR table_name LIKE 'bt\\_old\\_%' OR table_name LIKE 'bt\\_verify\\_%')",
+      );
+      found.push(...tables.map((t) => ({ kind: 'table' as const, name: t.name })));
+    }
   } else if (target.kind === 'sqlite') {
     const dir = path.dirname(target.filename);
     const base = path.basename(target.filename);
-    if (existsSync(dir)) {
+    const lock = sqliteLockFile(target.filename);
+    const lockAlive = !options.holdingLock && existsSync(lock) && pidAlive(lockOwner(lock));
+    if (existsSync(dir) && !lockAlive) {
       for (const f of readdirSync(dir)) {
-        if (f.startsWith(base) && LEFTOVER_PREFIXES.some((p) => f.includes(`.${p}`))) found.push(`file ${f}`);
+        if (!f.startsWith(`${base}.`)) continue;
+        const rest = f.slice(base.length + 1);
+        const staleLock = rest === 'bt_restore.lock' && !options.holdingLock;
+        if (rest.startsWith(STAGING_PREFIX) || rest.startsWith('bt_old_') || staleLock) {
+          found.push({ kind: 'file', name: f, path: path.join(dir, f) });
+        }
       }
     }
   }
+  const bdir = path.resolve(backupDir);
+  if (existsSync(bdir)) {
+    for (const f of readdirSync(bdir)) {
+      if (!f.startsWith('.') || !f.includes(TEMP_MARKER)) continue;
+      const pid = Number(/\.tmp-(\d+)-/.exec(f)?.[1]);
+      if (!pidAlive(pid) || pid === process.pid) found.push({ kind: 'file', name: path.join(backupDir, f), path: path.join(bdir, f) });
+    }
+  }
   return found;
+}
+
+/** One line per leftover, for doctor: "database bt_restore_…", "file …". */
+export async function findRestoreLeftovers(knex: Knex, target: DbTarget, backupDir = DEFAULT_BACKUP_DIR): Promise<string[]> {
+  return (await listRestoreLeftovers(knex, target, backupDir)).map((l) => `${l.kind} ${l.name}`);
 }

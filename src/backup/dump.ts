@@ -1,0 +1,104 @@
+/**
+ * `billettigue backup`: one consistent snapshot → gzip (parallel members) → temp file → fsync →
+ * rename, then the manifest the same way. A failure or Ctrl-C removes the temp file: nothing that
+ * looks complete is ever left behind.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { DbTarget } from '../db/config.js';
+import { Conflict } from '../domain/errors.js';
+import { toolVersion } from '../version.js';
+import { backupFileName, defaultBackupName, ensureBackupDir, fsyncDir, removeQuietly, tempPathFor, writeFileAtomic } from './files.js';
+import { GzipWriter } from './gzip-pool.js';
+import { MANIFEST_FORMAT, MANIFEST_VERSION, manifestPathOf, sealManifest, serializeManifest, type Manifest } from './manifest.js';
+import type { DumpHooks, DumpResultBase } from './dump-types.js';
+import { renameSync } from 'node:fs';
+
+export interface BackupOptions extends DumpHooks {
+  dir: string;
+  /** File name (without folder); default billettigue_backup_<UTC timestamp>. */
+  name?: string;
+  /** Prefix of the default name (safety backups use `safety_backup_`). */
+  prefix?: string;
+  workers?: number;
+  /** Registers a cleanup to run if the process is interrupted (Ctrl-C). */
+  onAbort?: (cleanup: () => Promise<void>) => void;
+}
+
+export interface BackupResult {
+  file: string;
+  manifestFile: string;
+  manifest: Manifest;
+}
+
+export async function takeBackup(target: DbTarget, options: BackupOptions): Promise<BackupResult> {
+  const dir = ensureBackupDir(options.dir);
+  const started = new Date();
+  const fileName = options.name ? backupFileName(options.name) : `${defaultBackupName(options.prefix, started)}.sql.gz`;
+  const file = path.join(dir, fileName);
+  const manifestFile = manifestPathOf(file);
+  if (existsSync(file) || existsSync(manifestFile)) {
+    throw new Conflict(`${file} already exists: choose another --name (backups are never overwritten)`, { code: 'backup_exists' });
+  }
+  const tmp = tempPathFor(file);
+  const writer = new GzipWriter(tmp, { workers: options.workers });
+  let conn: { destroy(): void } | undefined;
+  let published = false;
+  const cleanup = async () => {
+    if (published) return;
+    conn?.destroy();
+    await writer.destroy();
+    removeQuietly(tmp);
+  };
+  options.onAbort?.(cleanup);
+  try {
+    const hooks: DumpHooks = { ...options, onConnection: (c) => (conn = c) };
+    let result: DumpResultBase;
+    if (target.kind === 'mysql') {
+      const { dumpMysql } = await import('./mysql-dump.js');
+      result = await dumpMysql(target, writer, hooks);
+    } else {
+      const { dumpSqlite } = await import('./sqlite-dump.js');
+      result = await dumpSqlite(target, writer, hooks);
+    }
+    const { size, sha256 } = await writer.finish();
+    const finished = new Date();
+    const header = writer.sections.get('header');
+    const footer = writer.sections.get('footer');
+    const manifest = sealManifest({
+      format: MANIFEST_FORMAT,
+      format_version: MANIFEST_VERSION,
+      tool: { name: 'billettigue', version: toolVersion() },
+      kind: result.kind,
+      server_version: result.serverVersion,
+      database: result.database,
+      scope: options.tables ? 'tables' : 'full',
+      snapshot: result.snapshot,
+      migrations: result.migrations,
+      tables: result.tables.map((t) => {
+        const s = writer.sections.get(`data:${t.name}`);
+        return { ...t, data_offset: s?.offset ?? 0, data_length: s?.length ?? 0 };
+      }),
+      file: {
+        name: fileName,
+        size,
+        sha256,
+        compression: 'gzip',
+        header_length: header?.length ?? 0,
+        footer_offset: footer?.offset ?? size,
+      },
+      started_at: started.toISOString(),
+      finished_at: finished.toISOString(),
+      duration_ms: finished.getTime() - started.getTime(),
+    });
+    // Publish: the data file first (a file without manifest never passes verify), then the manifest.
+    renameSync(tmp, file);
+    published = true;
+    fsyncDir(dir);
+    writeFileAtomic(manifestFile, serializeManifest(manifest));
+    return { file, manifestFile, manifest };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}

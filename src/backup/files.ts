@@ -1,0 +1,168 @@
+/**
+ * Backup files on disk: names, the 0700 folder, 0600 files, temp → fsync → rename publishing,
+ * finding a backup by name, `latest` or path, and listing a folder.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import path from 'node:path';
+import { InvalidInput, NotFound } from '../domain/errors.js';
+import { DEFAULT_BACKUP_DIR, TEMP_MARKER } from '../db/leftovers.js';
+import { manifestPathOf, readManifest, type Manifest } from './manifest.js';
+
+export { DEFAULT_BACKUP_DIR };
+export const BACKUP_PREFIX = 'billettigue_backup_';
+export const SAFETY_PREFIX = 'safety_backup_';
+
+/** UTC timestamp usable in a file name on every OS: 2026-11-25T08-30-00-000Z. */
+export function fileTimestamp(d = new Date()): string {
+  return d.toISOString().replace(/[:.]/g, '-');
+}
+
+export function defaultBackupName(prefix = BACKUP_PREFIX, d = new Date()): string {
+  return `${prefix}${fileTimestamp(d)}`;
+}
+
+/** `--name NAME`: a plain file name (no folders), `.sql.gz` added when missing. */
+export function backupFileName(name: string): string {
+  const n = name.trim();
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,150}$/.test(n)) {
+    throw new InvalidInput(`--name "${name}" is not allowed: use letters, digits, . _ - (no folders; at most 150 characters)`);
+  }
+  return n.endsWith('.sql.gz') ? n : `${n}.sql.gz`;
+}
+
+/** Creates the backup folder 0700 (and tightens an existing one we own to 0700). */
+export function ensureBackupDir(dir: string): string {
+  const abs = path.resolve(dir);
+  if (!existsSync(abs)) mkdirSync(abs, { recursive: true, mode: 0o700 });
+  else if (!statSync(abs).isDirectory()) throw new InvalidInput(`--dir ${dir} exists and is not a folder`);
+  if (process.platform !== 'win32') {
+    try {
+      chmodSync(abs, 0o700);
+    } catch {
+      /* not ours: leave it */
+    }
+  }
+  return abs;
+}
+
+export function tempPathFor(finalPath: string): string {
+  return path.join(path.dirname(finalPath), `.${path.basename(finalPath)}${TEMP_MARKER}${process.pid}-${randomBytes(3).toString('hex')}`);
+}
+
+/** Writes a small file atomically: temp (0600) → fsync → rename. */
+export function writeFileAtomic(finalPath: string, content: string): void {
+  const tmp = tempPathFor(finalPath);
+  const fd = openSync(tmp, 'wx', 0o600);
+  try {
+    const buf = Buffer.from(content, 'utf8');
+    let off = 0;
+    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, finalPath);
+  fsyncDir(path.dirname(finalPath));
+}
+
+/** Makes a rename durable (no-op where folders cannot be opened, e.g. Windows). */
+export function fsyncDir(dir: string): void {
+  if (process.platform === 'win32') return;
+  try {
+    const fd = openSync(dir, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    /* best effort */
+  }
+}
+
+export function removeQuietly(p: string): void {
+  try {
+    unlinkSync(p);
+  } catch {
+    /* gone already */
+  }
+}
+
+export interface BackupEntry {
+  name: string;
+  file: string;
+  size: number;
+  /** The backup's time: the manifest's finish time, else the file's modification time. */
+  date: Date;
+  manifest: Manifest | null;
+  /** Why the manifest could not be used (edited, invalid), when it exists but is bad. */
+  manifestError?: string;
+  safety: boolean;
+}
+
+function isBackupFile(f: string): boolean {
+  return !f.startsWith('.') && (f.endsWith('.sql.gz') || f.endsWith('.sql'));
+}
+
+/** Every backup file of a folder, newest first (files without a usable manifest included). */
+export function listBackups(dir: string): BackupEntry[] {
+  const abs = path.resolve(dir);
+  if (!existsSync(abs)) return [];
+  const out: BackupEntry[] = [];
+  for (const f of readdirSync(abs)) {
+    if (!isBackupFile(f)) continue;
+    const file = path.join(abs, f);
+    const st = statSync(file);
+    if (!st.isFile()) continue;
+    let manifest: Manifest | null = null;
+    let manifestError: string | undefined;
+    try {
+      manifest = readManifest(file);
+    } catch (err) {
+      manifestError = (err as Error).message;
+    }
+    const date = manifest ? new Date(manifest.finished_at) : st.mtime;
+    out.push({ name: f, file, size: st.size, date, manifest, manifestError, safety: f.startsWith(SAFETY_PREFIX) });
+  }
+  return out.sort((a, b) => b.date.getTime() - a.date.getTime() || b.name.localeCompare(a.name));
+}
+
+/**
+ * `<name|latest|path>` → the backup file. A path (has a separator or exists as given) is taken
+ * as is; a name is looked up in the folder with or without `.sql.gz`; `latest` is the newest
+ * backup of the folder that has a manifest, safety backups excluded (a restore of "latest"
+ * must not pick the copy a previous restore took of what it replaced).
+ */
+export function resolveBackup(ref: string, dir: string): string {
+  const r = ref.trim();
+  if (r === '') throw new InvalidInput('name the backup: a name from `billettigue backup list`, `latest`, or a path');
+  if (r === 'latest') {
+    const entries = listBackups(dir).filter((e) => e.manifest && !e.safety);
+    if (entries.length === 0) {
+      throw new NotFound(`no backup with a manifest in ${path.resolve(dir)}: take one with \`billettigue backup\` or pass a path`);
+    }
+    return entries[0]!.file;
+  }
+  const candidates = r.includes('/') || r.includes('\\') || path.isAbsolute(r)
+    ? [path.resolve(r)]
+    : [path.resolve(r), path.resolve(dir, r), path.resolve(dir, `${r}.sql.gz`), path.resolve(dir, `${r}.gz`)];
+  for (const c of candidates) {
+    if (existsSync(c) && statSync(c).isFile()) return c.endsWith('.json') && existsSync(c.slice(0, -5)) ? c.slice(0, -5) : c;
+  }
+  throw new NotFound(`backup "${r}" not found (looked in ${path.resolve(dir)}): see \`billettigue backup list --dir ${dir}\``);
+}
+
+export { manifestPathOf };

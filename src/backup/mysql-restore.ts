@@ -1,0 +1,334 @@
+/**
+ * MySQL/MariaDB restore: staging database → verify → one multi-table RENAME TABLE → check.
+ *
+ * DDL commits as it goes, so a restore cannot be one transaction. Instead the backup is loaded
+ * into a staging database beside the live one (bt_restore_<db>_<stamp>) and verified there
+ * (rows and SHA-256 of every table against the manifest). Then ONE `RENAME TABLE` moves every
+ * live table into bt_undo_<db>_<stamp> and every staging table into the live database: MySQL
+ * executes a multi-table RENAME atomically, so the live database is, at any instant, entirely
+ * the old one or entirely the restored one (kill -9, Ctrl-C, a full disk included). Foreign keys
+ * follow renamed tables: a parent moved to another database drags its children's references with
+ * it, which is why every table moves at once (and why a partial backup is refused when its tables
+ * are referenced by, or reference, tables it does not contain). Constraint names are per schema:
+ * the live ones leave with their tables before the staging ones arrive.
+ * The replaced tables stay in bt_undo_… until the next restore, for `restore --undo`.
+ */
+import type { MysqlTarget } from '../db/config.js';
+import { helperDatabase, helperOf, isLeftoverName, STAGING_PREFIX, UNDO_PREFIX } from '../db/leftovers.js';
+import { Conflict, IntegrityError, NotFound } from '../domain/errors.js';
+import type { Manifest } from './manifest.js';
+import { closeQuietly, openMysql, quoteId, rows, run, type RawConnection } from './mysql-conn.js';
+import { loadBackupMysql, loadDumpMysql, type LoadedTable } from './mysql-load.js';
+import { pauseAt } from './pause.js';
+
+export interface RestoreHooks {
+  onStep?: (message: string) => void;
+  onProgress?: (done: number, total: number) => void;
+  onWarning?: (message: string) => void;
+  /** Registers what to do if the process is interrupted before the restore finishes. */
+  onAbort?: (fn: () => Promise<void>) => void;
+}
+
+export interface MysqlRestoreOptions {
+  target: MysqlTarget;
+  file: string;
+  manifest: Manifest | null;
+  dryRun: boolean;
+  jobs?: number;
+  hooks: RestoreHooks;
+  /** Refuses migrations unknown to this build (throws); returns the pending ones. */
+  checkMigrations: (applied: string[]) => string[];
+  /** Applies pending migrations to the staging database; returns their names. */
+  migrate: (database: string) => Promise<string[]>;
+}
+
+export interface RestoreReport {
+  staging: string;
+  undo: string | null;
+  tables: LoadedTable[];
+  method: string;
+  migrations: string[];
+  migrationsApplied: string[];
+  swapped: boolean;
+  /** How the swapped-in tables were checked after the swap. */
+  postSwapCheck: string;
+  /** Live tables that were not in the backup and moved out with the rest (full restores). */
+  movedAside: string[];
+}
+
+async function baseTables(conn: RawConnection, database: string): Promise<string[]> {
+  const r = await rows<{ name: string }>(
+    conn,
+    "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = ? AND table_type = 'BASE TABLE' ORDER BY table_name",
+    [database],
+  );
+  return r.map((x) => x.name);
+}
+
+async function createLike(conn: RawConnection, name: string, like: string): Promise<void> {
+  const [s] = await rows<{ cs: string; co: string }>(
+    conn,
+    'SELECT default_character_set_name AS cs, default_collation_name AS co FROM information_schema.schemata WHERE schema_name = ?',
+    [like],
+  );
+  const cs = s?.cs ?? 'utf8mb4';
+  const co = s?.co ?? 'utf8mb4_unicode_ci';
+  await run(conn, `CREATE DATABASE ${quoteId(name)} CHARACTER SET ${cs} COLLATE ${co}`);
+}
+
+async function dropDatabase(conn: RawConnection, name: string): Promise<void> {
+  await run(conn, 'SET SESSION FOREIGN_KEY_CHECKS = 0');
+  await run(conn, `DROP DATABASE IF EXISTS ${quoteId(name)}`);
+}
+
+/** Drops a helper database on a fresh connection, bounded in time (cleanup after a failure). */
+export async function dropHelper(target: MysqlTarget, name: string, timeoutMs = 30_000): Promise<boolean> {
+  let conn: RawConnection | undefined;
+  try {
+    conn = await openMysql(target, null);
+    const c = conn;
+    await Promise.race([dropDatabase(c, name), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), timeoutMs))]);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await closeQuietly(conn);
+  }
+}
+
+async function triggersOn(conn: RawConnection, database: string, tables: string[]): Promise<string[]> {
+  if (tables.length === 0) return [];
+  const r = await rows<{ name: string; tbl: string }>(
+    conn,
+    'SELECT trigger_name AS name, event_object_table AS tbl FROM information_schema.triggers WHERE trigger_schema = ?',
+    [database],
+  );
+  return r.filter((t) => tables.includes(t.tbl)).map((t) => `${t.name} on ${t.tbl}`);
+}
+
+/** Foreign keys between the restored tables and live tables that stay: a partial swap would break them. */
+async function crossReferences(conn: RawConnection, live: string, staging: string, restored: string[]): Promise<string[]> {
+  const set = new Set(restored);
+  const out: string[] = [];
+  const liveFks = await rows<{ t: string; r: string; c: string }>(
+    conn,
+    'SELECT table_name AS t, referenced_table_name AS r, constraint_name AS c FROM information_schema.referential_constraints WHERE constraint_schema = ?',
+    [live],
+  );
+  for (const f of liveFks) if (set.has(f.r) && !set.has(f.t)) out.push(`${f.t} → ${f.r} (${f.c})`);
+  const stagingFks = await rows<{ t: string; r: string; c: string }>(
+    conn,
+    'SELECT table_name AS t, referenced_table_name AS r, constraint_name AS c FROM information_schema.referential_constraints WHERE constraint_schema = ?',
+    [staging],
+  );
+  for (const f of stagingFks) if (!set.has(f.r)) out.push(`${f.t} → ${f.r} (${f.c})`);
+  return out;
+}
+
+/** InnoDB table ids of a database's tables (a RENAME keeps them): null when not readable. */
+async function tableIds(conn: RawConnection, database: string): Promise<Map<string, string> | null> {
+  if (!/^[A-Za-z0-9_]+$/.test(database)) return null;
+  for (const view of ['INNODB_SYS_TABLES', 'INNODB_TABLES']) {
+    try {
+      const r = await rows<{ name: string; id: string | number }>(
+        conn,
+        `SELECT name AS name, table_id AS id FROM information_schema.${view} WHERE name LIKE ?`,
+        [`${database}/%`],
+      );
+      return new Map(r.map((x) => [x.name.slice(database.length + 1), String(x.id)]));
+    } catch {
+      /* not available on this server */
+    }
+  }
+  return null;
+}
+
+function renameList(pairs: Array<[string, string, string, string]>): string {
+  return pairs.map(([fromDb, fromT, toDb, toT]) => `${quoteId(fromDb)}.${quoteId(fromT)} TO ${quoteId(toDb)}.${quoteId(toT)}`).join(', ');
+}
+
+function translateRenameError(err: unknown): unknown {
+  const e = err as { errno?: number; sqlMessage?: string };
+  if (e?.errno === 1205 || e?.errno === 4031) {
+    return new Conflict('the live tables stayed locked by other sessions (long transactions?) for 30 s: nothing was swapped; retry when they are done', { code: 'tables_busy', cause: err });
+  }
+  if (e?.errno === 1435) {
+    return new Conflict('a table has triggers, which MySQL cannot move between databases: drop the triggers first', { code: 'triggers', cause: err });
+  }
+  return err;
+}
+
+export async function restoreMysql(o: MysqlRestoreOptions): Promise<RestoreReport> {
+  const live = o.target.database;
+  const admin = await openMysql(o.target, null);
+  const staging = helperDatabase(STAGING_PREFIX, live);
+  let undo: string | null = null;
+  let swapping: Promise<unknown> | null = null;
+  let swapped = false;
+  let finished = false;
+  const loaders: RawConnection[] = [];
+  o.hooks.onAbort?.(async () => {
+    if (finished) return;
+    for (const c of loaders) c.destroy();
+    if (swapping) await swapping.catch(() => undefined);
+    await dropHelper(o.target, staging);
+    if (!swapped && undo) await dropHelper(o.target, undo);
+  });
+  try {
+    await createLike(admin, staging, live);
+    o.hooks.onStep?.(`loading into staging database ${staging}`);
+    const load = await (o.manifest ? loadBackupMysql : loadDumpMysql)({
+      target: o.target,
+      database: staging,
+      file: o.file,
+      manifest: o.manifest,
+      jobs: o.jobs,
+      onProgress: o.hooks.onProgress,
+      onStep: o.hooks.onStep,
+      onWarning: o.hooks.onWarning,
+      onConnection: (c) => loaders.push(c),
+    });
+    const pending = o.checkMigrations(load.migrations);
+    let migrationsApplied: string[] = [];
+    if (pending.length > 0 && !o.dryRun) {
+      o.hooks.onStep?.(`applying ${pending.length} newer migration${pending.length > 1 ? 's' : ''} to the staging copy`);
+      migrationsApplied = await o.migrate(staging);
+    }
+    const stagingTables = await baseTables(admin, staging);
+    const liveTables = (await baseTables(admin, live)).filter((t) => !isLeftoverName(t));
+    const full = !o.manifest || o.manifest.scope === 'full';
+    const moveOut = full ? liveTables : liveTables.filter((t) => stagingTables.includes(t));
+    const movedAside = full ? liveTables.filter((t) => !stagingTables.includes(t)) : [];
+    if (!full) {
+      const cross = await crossReferences(admin, live, staging, stagingTables);
+      if (cross.length) {
+        throw new Conflict(
+          `this backup holds only some tables (--tables) and foreign keys link them to tables it does not hold (${cross.slice(0, 4).join(', ')}): restoring them alone would break those keys; restore a full backup instead`,
+          { code: 'partial_foreign_keys' },
+        );
+      }
+    }
+    const trig = [...(await triggersOn(admin, live, moveOut)), ...(await triggersOn(admin, staging, stagingTables))];
+    if (trig.length) {
+      throw new Conflict(`tables with triggers cannot be swapped atomically (MySQL cannot move them between databases): ${trig.join(', ')}; drop the triggers first`, { code: 'triggers' });
+    }
+    if (o.dryRun) {
+      await dropDatabase(admin, staging);
+      finished = true;
+      return { staging, undo: null, tables: load.tables, method: load.method, migrations: load.migrations, migrationsApplied, swapped: false, postSwapCheck: 'dry run: nothing swapped', movedAside };
+    }
+    await pauseAt('restore:swap');
+    undo = helperDatabase(UNDO_PREFIX, live);
+    await createLike(admin, undo, live);
+    const before = await tableIds(admin, staging);
+    const pairs: Array<[string, string, string, string]> = [
+      ...moveOut.map((t): [string, string, string, string] => [live, t, undo!, t]),
+      ...stagingTables.map((t): [string, string, string, string] => [staging, t, live, t]),
+    ];
+    o.hooks.onStep?.(`swapping ${stagingTables.length} tables in (one RENAME TABLE)`);
+    await run(admin, 'SET SESSION lock_wait_timeout = 30');
+    swapping = run(admin, `RENAME TABLE ${renameList(pairs)}`);
+    try {
+      await swapping;
+    } catch (err) {
+      throw translateRenameError(err);
+    }
+    swapped = true;
+    await pauseAt('restore:swapped');
+
+    // The live tables must now be exactly the verified staging ones.
+    let postSwapCheck: string;
+    const after = before ? await tableIds(admin, live) : null;
+    const nowLive = await baseTables(admin, live);
+    const problems: string[] = [];
+    for (const t of stagingTables) if (!nowLive.includes(t)) problems.push(`${t} missing`);
+    if (before && after) {
+      for (const t of stagingTables) if (before.get(t) !== after.get(t)) problems.push(`${t} is not the verified table`);
+      postSwapCheck = 'every live table is the verified staging table (same InnoDB table id)';
+    } else {
+      for (const t of load.tables) {
+        const [c] = await rows<{ n: number }>(admin, `SELECT COUNT(*) AS n FROM ${quoteId(live)}.${quoteId(t.name)}`);
+        if (Number(c?.n) < t.rows) problems.push(`${t.name} has ${c?.n} rows, expected ${t.rows}`);
+      }
+      postSwapCheck = 'row counts of the live tables';
+    }
+    if (problems.length) {
+      // Put the previous tables back (the same RENAME, reversed) and say so.
+      const back = pairs.map(([a, b, c, d]): [string, string, string, string] => [c, d, a, b]).reverse();
+      const restoredOrder = [...back.filter(([, , to]) => to === staging), ...back.filter(([, , to]) => to === live)];
+      await run(admin, `RENAME TABLE ${renameList(restoredOrder)}`);
+      swapped = false;
+      throw new IntegrityError(`the swapped-in tables failed the final check (${problems.join('; ')}): the previous tables were put back`, { code: 'post_swap_mismatch' });
+    }
+    await dropDatabase(admin, staging);
+    // Only the last restore can be undone: older undo copies of this database go.
+    const dbs = await rows<{ name: string }>(admin, "SELECT schema_name AS name FROM information_schema.schemata WHERE schema_name LIKE 'bt\\_undo\\_%'");
+    for (const d of dbs) if (d.name !== undo && helperOf(d.name, UNDO_PREFIX, live)) await dropDatabase(admin, d.name);
+    finished = true;
+    return { staging, undo, tables: load.tables, method: load.method, migrations: load.migrations, migrationsApplied, swapped: true, postSwapCheck, movedAside };
+  } catch (err) {
+    if (!swapped) {
+      for (const c of loaders) c.destroy();
+      o.hooks.onStep?.('cleaning up the staging database');
+      await dropDatabase(admin, staging).catch(() => dropHelper(o.target, staging));
+      if (undo) await dropDatabase(admin, undo).catch(() => dropHelper(o.target, undo!));
+      finished = true;
+    }
+    throw err;
+  } finally {
+    await closeQuietly(admin);
+  }
+}
+
+export interface UndoReport {
+  from: string;
+  keptAs: string;
+  tables: string[];
+}
+
+/** The newest undo database of `live`, or null. */
+export async function findUndoMysql(conn: RawConnection, live: string): Promise<string | null> {
+  const dbs = await rows<{ name: string }>(conn, "SELECT schema_name AS name FROM information_schema.schemata WHERE schema_name LIKE 'bt\\_undo\\_%' ORDER BY schema_name DESC");
+  return dbs.map((d) => d.name).find((n) => helperOf(n, UNDO_PREFIX, live)) ?? null;
+}
+
+export async function undoMigrationsMysql(conn: RawConnection, database: string): Promise<string[]> {
+  const has = await rows<{ n: number }>(conn, "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = ? AND table_name = 'knex_migrations'", [database]);
+  if (!has[0]?.n) return [];
+  return (await rows<{ name: string }>(conn, `SELECT name FROM ${quoteId(database)}.knex_migrations ORDER BY id`)).map((r) => r.name.replace(/\.(ts|js)$/, ''));
+}
+
+/** Swaps the last restore's previous tables back in; what is live now becomes the new undo copy. */
+export async function undoMysql(target: MysqlTarget, checkMigrations: (m: string[]) => void, hooks: RestoreHooks): Promise<UndoReport> {
+  const live = target.database;
+  const admin = await openMysql(target, null);
+  try {
+    const from = await findUndoMysql(admin, live);
+    if (!from) throw new NotFound(`nothing to undo: no previous tables of ${live} are kept (no ${UNDO_PREFIX}${live}_… database)`);
+    checkMigrations(await undoMigrationsMysql(admin, from));
+    const undoTables = await baseTables(admin, from);
+    const liveTables = (await baseTables(admin, live)).filter((t) => !isLeftoverName(t));
+    const trig = [...(await triggersOn(admin, live, liveTables)), ...(await triggersOn(admin, from, undoTables))];
+    if (trig.length) throw new Conflict(`tables with triggers cannot be swapped: ${trig.join(', ')}`, { code: 'triggers' });
+    const keptAs = helperDatabase(UNDO_PREFIX, live);
+    await createLike(admin, keptAs, live);
+    hooks.onStep?.(`swapping ${undoTables.length} tables back (one RENAME TABLE)`);
+    await run(admin, 'SET SESSION lock_wait_timeout = 30');
+    try {
+      await run(
+        admin,
+        `RENAME TABLE ${renameList([
+          ...liveTables.map((t): [string, string, string, string] => [live, t, keptAs, t]),
+          ...undoTables.map((t): [string, string, string, string] => [from, t, live, t]),
+        ])}`,
+      );
+    } catch (err) {
+      await dropDatabase(admin, keptAs).catch(() => undefined);
+      throw translateRenameError(err);
+    }
+    await dropDatabase(admin, from);
+    return { from, keptAs, tables: undoTables };
+  } finally {
+    await closeQuietly(admin);
+  }
+}
