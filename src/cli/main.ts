@@ -128,6 +128,9 @@ export async function main(argv: string[] = process.argv): Promise<number> {
     interrupted = true;
     reportError(new Interrupted(), errorUi());
     const ctx = currentContext();
+    // Closing waits for a query in flight; do not let a long one hold Ctrl-C hostage. The server
+    // rolls back the open transaction when the connection drops anyway.
+    setTimeout(() => process.exit(EXIT.interrupted), 3000).unref();
     void (ctx ? ctx.close() : Promise.resolve()).finally(() => process.exit(EXIT.interrupted));
   };
   process.on('SIGINT', onSigint);
