@@ -3,7 +3,7 @@
  * rename, then the manifest the same way. A failure or Ctrl-C removes the temp file: nothing that
  * looks complete is ever left behind.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import type { DbTarget } from '../db/config.js';
 import { Conflict } from '../domain/errors.js';
@@ -12,7 +12,6 @@ import { backupFileName, defaultBackupName, ensureBackupDir, fsyncDir, removeQui
 import { GzipWriter } from './gzip-pool.js';
 import { MANIFEST_FORMAT, MANIFEST_VERSION, manifestPathOf, sealManifest, serializeManifest, type Manifest } from './manifest.js';
 import type { DumpHooks, DumpResultBase } from './dump-types.js';
-import { renameSync } from 'node:fs';
 
 export interface BackupOptions extends DumpHooks {
   dir: string;

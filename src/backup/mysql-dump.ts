@@ -64,11 +64,12 @@ export async function describeMysqlTables(conn: RawConnection, only?: string[]):
   }
   const cols = await rows<ColumnRow>(
     conn,
-    'SELECT table_name, column_name, data_type, is_nullable, numeric_scale, extra FROM information_schema.columns WHERE table_schema = DATABASE() ORDER BY table_name, ordinal_position',
+    // Lower-case aliases: MySQL 8 returns information_schema column names in upper case.
+    'SELECT table_name AS table_name, column_name AS column_name, data_type AS data_type, is_nullable AS is_nullable, numeric_scale AS numeric_scale, extra AS extra FROM information_schema.columns WHERE table_schema = DATABASE() ORDER BY table_name, ordinal_position',
   );
   const pks = await rows<{ table_name: string; column_name: string }>(
     conn,
-    "SELECT table_name, column_name FROM information_schema.key_column_usage WHERE table_schema = DATABASE() AND constraint_name = 'PRIMARY' ORDER BY table_name, ordinal_position",
+    "SELECT table_name AS table_name, column_name AS column_name FROM information_schema.key_column_usage WHERE table_schema = DATABASE() AND constraint_name = 'PRIMARY' ORDER BY table_name, ordinal_position",
   );
   const est = new Map(tables.map((t) => [t.name, Number(t.est ?? 0)]));
   const specs: MysqlTableSpec[] = [];

@@ -471,7 +471,7 @@ export async function loadDumpMysql(o: LoadOptions): Promise<LoadResult> {
 async function checkForeignKeys(conn: RawConnection): Promise<void> {
   const fks = await rows<{ table_name: string; constraint_name: string; column_name: string; ref_table: string; ref_column: string; pos: number }>(
     conn,
-    `SELECT k.table_name, k.constraint_name, k.column_name, k.referenced_table_name AS ref_table, k.referenced_column_name AS ref_column, k.ordinal_position AS pos
+    `SELECT k.table_name AS table_name, k.constraint_name AS constraint_name, k.column_name AS column_name, k.referenced_table_name AS ref_table, k.referenced_column_name AS ref_column, k.ordinal_position AS pos
        FROM information_schema.key_column_usage k
       WHERE k.table_schema = DATABASE() AND k.referenced_table_name IS NOT NULL
       ORDER BY k.table_name, k.constraint_name, k.ordinal_position`,

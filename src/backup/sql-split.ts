@@ -144,13 +144,18 @@ export function classifyStatement(stmt: Buffer | string): StatementKind {
   const exec = /^\/\*M?!\d*\s*/.exec(s);
   if (exec) {
     s = s.slice(exec[0].length);
-    if (/^(SET|SET\s)/i.test(s)) return { kind: 'set' };
+    if (/^SET\s+(@@GLOBAL\.|GLOBAL\s)/i.test(s)) return { kind: 'skip' };
+    if (/^SET\s/i.test(s)) return { kind: 'set' };
     if (/^ALTER\s+TABLE\s+\S+\s+(DISABLE|ENABLE)\s+KEYS/i.test(s)) return { kind: 'skip' };
     if (/^CREATE\s+DATABASE/i.test(s)) return { kind: 'create-database' };
     return { kind: 'unsupported', what: s.slice(0, 60).replace(/\s+/g, ' ') };
   }
+  // Server-wide settings of a dump (GTID_PURGED…) are not the restore's business.
+  if (/^SET\s+(@@GLOBAL\.|GLOBAL\s)/i.test(s)) return { kind: 'skip' };
   if (/^SET\s/i.test(s)) return { kind: 'set' };
-  if (/^(LOCK\s+TABLES|UNLOCK\s+TABLES|COMMIT|BEGIN|START\s+TRANSACTION|PRAGMA\s|ANALYZE\b)/i.test(s)) return { kind: 'skip' };
+  // Transaction boundaries run as they are (mysqldump --no-autocommit wraps tables in them).
+  if (/^(COMMIT|START\s+TRANSACTION)\b/i.test(s) || /^BEGIN\s*$/i.test(s)) return { kind: 'set' };
+  if (/^(LOCK\s+TABLES|UNLOCK\s+TABLES|PRAGMA\s|ANALYZE\b)/i.test(s)) return { kind: 'skip' };
   if (/^(BEGIN\s+TRANSACTION|END\s+TRANSACTION)/i.test(s)) return { kind: 'skip' };
   if (/^USE\s/i.test(s)) return { kind: 'use' };
   if (/^CREATE\s+(DATABASE|SCHEMA)\b/i.test(s)) return { kind: 'create-database' };

@@ -20,7 +20,7 @@ function dirOf(ctx: Ctx, opts: { dir?: string }): string {
 
 export function register(cmd: Command): void {
   cmd
-    .option('--dir <dir>', 'backup folder (created 0700)', undefined)
+    .option('--dir <dir>', 'backup folder, default ./backups (created 0700)')
     .option('--name <name>', 'file name (default billettigue_backup_<UTC timestamp>); .sql.gz is added')
     .option('--tables <t1,t2>', 'only these tables (default: every table of the database)')
     .addHelpText(

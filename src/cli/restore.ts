@@ -114,8 +114,8 @@ async function restoreCmd(ctx: Ctx, opts: RestoreOpts, args: string[]): Promise<
     ctx.ui.warn('no safety backup (--no-safety-backup): the replaced tables are only kept for `restore --undo`');
   }
 
+  // Steps as lines on stderr; the load as a progress bar (compressed MiB read) on a terminal.
   let progress: Progress | undefined;
-  const spin = await ctx.ui.spinner('restoring');
   const started = Date.now();
   const report = await restore
     .runRestore(prepared, target, {
@@ -125,24 +125,17 @@ async function restoreCmd(ctx: Ctx, opts: RestoreOpts, args: string[]): Promise<
         onStep: (s) => {
           progress?.done();
           progress = undefined;
-          if (ctx.ui.interactive) spin.text = s;
-          else ctx.ui.info(s);
+          ctx.ui.info(s);
         },
         onProgress: (done, total) => {
-          if (!progress) {
-            spin.stop();
-            progress = ctx.ui.progress('loading (MiB)', Math.max(1, Math.round(total / 1048576)));
-          }
+          progress ??= ctx.ui.progress('loading (MiB)', Math.max(1, Math.round(total / 1048576)));
           progress.update(Math.round(done / 1048576));
         },
         onWarning: (w) => ctx.ui.warn(w),
         onAbort: (fn) => aborts.push(fn),
       },
     })
-    .finally(() => {
-      progress?.done();
-      spin.stop();
-    });
+    .finally(() => progress?.done());
   const seconds = (Date.now() - started) / 1000;
 
   if (report.swapped) await auditRestore(ctx, 'restore.run', { file, safety_backup: safety, tables: report.tables.length, undo: report.undo });
