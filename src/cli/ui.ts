@@ -172,7 +172,8 @@ export class Ui {
 
   /** A spinner on a TTY; a no-op object otherwise. */
   async spinner(text: string): Promise<{ text: string; succeed(t?: string): void; fail(t?: string): void; stop(): void }> {
-    if (!this.interactive) {
+    // ora loops forever on a terminal that reports 0 columns (e.g. `script` without stty cols).
+    if (!this.interactive || !(this.stderr.columns > 0)) {
       return { text, succeed: () => undefined, fail: () => undefined, stop: () => undefined };
     }
     const { default: ora } = await import('ora');
