@@ -9,13 +9,11 @@
  * hash; profiles derived from the comptes with INSERT … SELECT. Falls back to multi-row INSERTs
  * where the sequence engine is missing (MySQL). The database is dropped afterwards.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Knex } from 'knex';
 import type { BenchContext, BenchModule, BenchResult } from './types.js';
+import { median, runBinary } from './support/process.js';
 import { parseDatabaseUrl } from '../src/db/config.js';
 import { connect } from '../src/db/connection.js';
 import { migrateLatest } from '../src/db/migrator.js';
@@ -23,15 +21,7 @@ import { seedRoles } from '../seeds/default.js';
 import { listAccounts, showAccount } from '../src/domain/accounts.js';
 import { hashPassword } from '../src/domain/passwords.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const BIN = path.resolve(here, '../../bin/billettigue');
 const CHUNK = 100_000;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 async function timeIt(fn: () => Promise<unknown>, runs: number, warmup = 2): Promise<number> {
   for (let i = 0; i < warmup; i++) await fn();
@@ -42,24 +32,6 @@ async function timeIt(fn: () => Promise<unknown>, runs: number, warmup = 2): Pro
     times.push(performance.now() - t0);
   }
   return median(times);
-}
-
-function runBinary(args: string[], url: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const child = spawn(process.execPath, [BIN, '--db', url, ...args], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, NO_COLOR: '1', DATABASE_URL: undefined },
-    });
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const ms = performance.now() - t0;
-      if (code !== 0) reject(new Error(`billettigue ${args.join(' ')} exited ${code}: ${err.trim()}`));
-      else resolve(ms);
-    });
-  });
 }
 
 async function processTime(args: string[], url: string, runs: number): Promise<{ median: number; min: number }> {

@@ -14,13 +14,11 @@
  * seat counts follow docs/rules.md, and the invariant check runs on the result. The database is
  * dropped afterwards.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Knex } from 'knex';
 import type { BenchContext, BenchModule, BenchResult } from './types.js';
+import { median, runBinary } from './support/process.js';
 import { parseDatabaseUrl } from '../src/db/config.js';
 import { connect } from '../src/db/connection.js';
 import { migrateLatest } from '../src/db/migrator.js';
@@ -32,8 +30,6 @@ import { parseDay, trajetListQuery, listTrajets } from '../src/domain/trajets.js
 import { bookingInvariantViolations, createReservation } from '../src/domain/reservations.js';
 import { writeAudit } from '../src/domain/audit.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const BIN = path.resolve(here, '../../bin/billettigue');
 
 const CITIES = [
   'Paris', 'Lyon', 'Marseille', 'Toulouse', 'Nice', 'Nantes', 'Montpellier', 'Strasbourg', 'Bordeaux', 'Lille',
@@ -41,12 +37,6 @@ const CITIES = [
   'Clermont-Ferrand', 'Le Mans', 'Aix-en-Provence', 'Brest', 'Tours', 'Amiens', 'Limoges', 'Annecy', 'Perpignan', 'Orléans',
 ];
 const RESERVATIONS_PER_TRAJET = 10;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 function percentile(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -60,23 +50,6 @@ function load(): string {
 function localDay(d: Date): string {
   const p = (n: number) => String(n).padStart(2, '0');
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
-}
-
-function runBinary(args: string[], url: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const child = spawn(process.execPath, [BIN, '--db', url, ...args], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, NO_COLOR: '1', DATABASE_URL: undefined },
-    });
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) reject(new Error(`billettigue ${args.join(' ')} exited ${code}: ${err.trim()}`));
-      else resolve(performance.now() - t0);
-    });
-  });
 }
 
 /** ids of a table filled by INSERT … SELECT must be contiguous for the arithmetic below. */
