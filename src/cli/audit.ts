@@ -3,6 +3,13 @@ import type { Command } from 'commander';
 import { action, parseDateOption, parsePositiveInt, type Ctx } from './context.js';
 
 export function register(audit: Command): void {
+  audit.addHelpText(
+    'after',
+    `
+Examples:
+  $ billettigue audit list --since 2026-11-01 --actor alice
+  $ billettigue audit list --action accounts.unlock --json`,
+  );
   audit
     .command('list')
     .description('audit entries, newest first')
