@@ -13,6 +13,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Knex } from 'knex';
+import { median } from './support/process.js';
 import type { BenchModule, BenchResult } from './types.js';
 import { connect } from '../src/db/connection.js';
 import { parseDatabaseUrl } from '../src/db/config.js';
@@ -24,12 +25,6 @@ import { archiveOlderThan, parseCutoff, planArchive } from '../src/domain/archiv
 import { DEFAULT_SETTINGS } from '../src/domain/settings.js';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/billettigue');
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
   const t0 = process.hrtime.bigint();

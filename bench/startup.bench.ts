@@ -4,17 +4,9 @@
  * Targets: --help ≤ 2.5× node, db status ≤ 4× node.
  */
 import { spawnSync } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { BIN, median } from './support/process.js';
 import type { BenchModule, BenchResult } from './types.js';
 
-const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/billettigue');
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 function time(args: string[], env: NodeJS.ProcessEnv): number {
   const t0 = process.hrtime.bigint();

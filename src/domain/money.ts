@@ -3,6 +3,7 @@
  * The platform's computed amounts are defined here once, so the CLI, the demo generator and the
  * invariant checks agree to the cent.
  */
+import { centsToDecimal } from '../db/values.js';
 import { InvalidInput } from './errors.js';
 
 /** Parses a user-typed amount ("12", "12.5", "12.50") into cents; at most 2 decimals, >= 0. */
@@ -24,10 +25,7 @@ export function parseMoney(raw: string | number, field = 'amount'): number {
 
 /** Cents → "12.50". */
 export function formatCents(cents: number): string {
-  if (!Number.isSafeInteger(cents)) throw new Error(`not an integer number of cents: ${cents}`);
-  const sign = cents < 0 ? '-' : '';
-  const abs = Math.abs(cents);
-  return `${sign}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
+  return centsToDecimal(cents);
 }
 
 /** Integer division rounded half up (amounts are never negative here). */
