@@ -159,6 +159,28 @@ describe.each(testedKinds())('envois through the binary on %s', (kind) => {
       expect(await snapshot(db.knex, ENVOI_TABLES)).toEqual(before);
     });
 
+    it('shipping rates too large for shipping_cost: exit 2 on both databases, nothing written', async () => {
+      const before = await snapshot(db.knex, ENVOI_TABLES);
+      const r = await run([...base(), '--colis', 'A:2'], { ...opts(), env: { BILLETTIGUE_COLIS_PER_KG: '6000000000' } });
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr.trim()).toBe(
+        'error: a colis of 2.00 kg would cost more than 99999999.99, the most shipping_cost can hold: check BILLETTIGUE_COLIS_BASE and BILLETTIGUE_COLIS_PER_KG',
+      );
+      expect(r.stdout).toBe('');
+      expect(await snapshot(db.knex, ENVOI_TABLES)).toEqual(before);
+    });
+
+    it('a zone may have a capacity of 0 kg (the seed allows it), not a negative one', async () => {
+      const ok = await runJson<ZoneView>(['zones', 'add', '--transporteur', String(carrier.id), '--city', 'Blois', '--max-weight', '0'], opts());
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(ok.data).toMatchObject({ city_name: 'Blois', max_weight_capacity: '0.00' });
+      const before = await snapshot(db.knex, ENVOI_TABLES);
+      const bad = await run(['zones', 'add', '--transporteur', String(carrier.id), '--city', 'Vendôme', '--max-weight', '-1'], opts());
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toMatch(/^error: --max-weight "-1" is not a weight/);
+      expect(await snapshot(db.knex, ENVOI_TABLES)).toEqual(before);
+    });
+
     it('--json errors carry the entry', async () => {
       const r = await run(['--json', ...base(), '--colis', 'A:1', '--colis', 'B:1:big'], opts());
       expect(r.code).toBe(2);

@@ -42,7 +42,7 @@ Examples:
     .option('--region <name>', 'the region, e.g. Centre-Val de Loire')
     .option('--type <type>', `zone_type: ${ZONE_TYPES.join(', ')}`, 'both')
     .option('--frequency <f>', `service_frequency: ${SERVICE_FREQUENCIES.join(', ')}`)
-    .option('--max-weight <kg>', 'max weight capacity in kg (at most 2 decimals, > 0)')
+    .option('--max-weight <kg>', 'max weight capacity in kg (at most 2 decimals, 0 or more)')
     .option('--reason <text>', 'why (recorded in the audit log)')
     .option('--dry-run', 'check everything, write nothing')
     .addHelpText('after', `
@@ -150,7 +150,7 @@ async function add(ctx: Ctx, opts: AddOpts): Promise<void> {
     region: opts.region,
     type: parseZoneType(opts.type),
     frequency: opts.frequency === undefined ? null : parseFrequency(opts.frequency),
-    maxWeight: opts.maxWeight === undefined ? null : parseWeight(opts.maxWeight, '--max-weight'),
+    maxWeight: opts.maxWeight === undefined ? null : parseWeight(opts.maxWeight, '--max-weight', { allowZero: true }),
   };
   const r = await mutateAudited(
     ctx,
@@ -185,7 +185,7 @@ async function update(ctx: Ctx, opts: UpdateOpts, args: string[]): Promise<void>
     region: opts.region === undefined ? undefined : opts.region.trim() === '' ? null : opts.region,
     type: opts.type === undefined ? undefined : parseZoneType(opts.type),
     frequency: opts.frequency === undefined ? undefined : NONE(opts.frequency) ? null : parseFrequency(opts.frequency),
-    maxWeight: opts.maxWeight === undefined ? undefined : NONE(opts.maxWeight) ? null : parseWeight(opts.maxWeight, '--max-weight'),
+    maxWeight: opts.maxWeight === undefined ? undefined : NONE(opts.maxWeight) ? null : parseWeight(opts.maxWeight, '--max-weight', { allowZero: true }),
   };
   const r = await mutateAudited(
     ctx,

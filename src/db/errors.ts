@@ -61,6 +61,15 @@ export function isNotNullViolation(err: unknown): boolean {
   return e.errno === 1048 || e.errno === 1364 || e.code === 'SQLITE_CONSTRAINT_NOTNULL';
 }
 
+/**
+ * A value the column cannot hold: MySQL/MariaDB in strict mode refuse it (1264 out of range for a
+ * DECIMAL/INT, 1406 too long for a VARCHAR); SQLite has no such limit and stores it.
+ */
+export function isOutOfRange(err: unknown): boolean {
+  const e = asDriver(err);
+  return e.errno === 1264 || e.errno === 1406 || e.code === 'ER_WARN_DATA_OUT_OF_RANGE' || e.code === 'ER_DATA_TOO_LONG';
+}
+
 /** Unknown table / no such table: usually the schema is not migrated. */
 export function isMissingTable(err: unknown): boolean {
   const e = asDriver(err);
@@ -148,6 +157,12 @@ export function translateDbError(err: unknown, what?: string): unknown {
     return new InvalidInput(`${prefix}a required value is missing (${driverText(err)})`, {
       cause: err,
       code: 'not_null',
+    });
+  }
+  if (isOutOfRange(err)) {
+    return new InvalidInput(`${prefix}a value does not fit its column (${driverText(err)}): use a smaller value`, {
+      cause: err,
+      code: 'out_of_range',
     });
   }
   if (isMissingTable(err)) {

@@ -52,11 +52,23 @@ export function reservationTotalCents(priceCents: number, seats: number, supplem
  * Weight is in hundredths of a kg (DECIMAL(8,2)), so the product stays an integer.
  */
 export function colisShippingCents(weightHundredthsKg: number, baseCents: number, perKgCents: number): number {
-  return baseCents + divRoundHalfUp(weightHundredthsKg * perKgCents, 100);
+  const cents = baseCents + divRoundHalfUp(weightHundredthsKg * perKgCents, 100);
+  // colis.shipping_cost is DECIMAL(10,2): MySQL would refuse a larger cost and SQLite would store
+  // it, so both refuse it here, the same way (rates come from the environment, not from a rule).
+  if (!Number.isSafeInteger(weightHundredthsKg * perKgCents) || cents > MAX_SHIPPING_COST_CENTS) {
+    throw new InvalidInput(
+      `a colis of ${formatCents(weightHundredthsKg)} kg would cost more than ${formatCents(MAX_SHIPPING_COST_CENTS)}, the most shipping_cost can hold: check BILLETTIGUE_COLIS_BASE and BILLETTIGUE_COLIS_PER_KG`,
+      { code: 'shipping_cost_too_large' },
+    );
+  }
+  return cents;
 }
 
-/** Parses a weight in kg ("2", "2.5", "0.75") into hundredths of a kg; must be > 0. */
-export function parseWeight(raw: string | number, field = 'weight'): number {
+/** The largest DECIMAL(10,2), in cents. */
+export const MAX_SHIPPING_COST_CENTS = 9_999_999_999;
+
+/** Parses a weight in kg ("2", "2.5", "0.75") into hundredths of a kg; must be > 0 (or ≥ 0 with `allowZero`: a zone's capacity may be 0). */
+export function parseWeight(raw: string | number, field = 'weight', { allowZero = false } = {}): number {
   const s = String(raw).trim().replace(',', '.');
   const m = /^(\d{1,6})(?:\.(\d{1,2}))?$/.exec(s);
   if (!m) {
@@ -65,6 +77,6 @@ export function parseWeight(raw: string | number, field = 'weight'): number {
     });
   }
   const h = Number(m[1]) * 100 + Number((m[2] ?? '').padEnd(2, '0'));
-  if (h <= 0) throw new InvalidInput(`${field} must be greater than 0 kg, got "${raw}"`, { code: 'invalid_weight' });
+  if (h <= 0 && !allowZero) throw new InvalidInput(`${field} must be greater than 0 kg, got "${raw}"`, { code: 'invalid_weight' });
   return h;
 }
