@@ -121,6 +121,20 @@ describe.each(testedKinds())('database constraints on %s', (kind) => {
     expect(await db.knex('administrateurs').where({ compte_id: cid })).toHaveLength(0);
   });
 
+  if (kind === 'mysql') {
+    it('MySQL refusals of values a column cannot hold become one-line bad-input errors (exit 2)', async () => {
+      const { translateDbError } = await import('../src/db/errors.js');
+      const { InvalidInput } = await import('../src/domain/errors.js');
+      const caught = async (write: Promise<unknown>) => translateDbError(await write.then(() => null, (e: unknown) => e), 'trajet');
+      for (const over of [{ price: '123456789012.00' }, { departure_city: 'x'.repeat(101) }]) {
+        const err = await caught(db.knex('trajets').insert(trajet(over)));
+        expect(err).toBeInstanceOf(InvalidInput);
+        expect((err as Error).message).toMatch(/^trajet: a value does not fit its column \(.*\): use a smaller value$/);
+        expect((err as { exitCode: number }).exitCode).toBe(2);
+      }
+    });
+  }
+
   it('text compares case- and accent-insensitively where the CLI needs it (cities)', async () => {
     const { whereFolded } = await import('../src/db/dialect.js');
     const rows = await whereFolded(db.knex('zones_desservies'), 'city_name', 'ORLEANS');
