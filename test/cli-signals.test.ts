@@ -8,17 +8,28 @@ import { createTestDb, snapshot, testedKinds, type TestDb } from './helpers/db.j
 import { BIN } from './helpers/cli.js';
 
 /**
- * Resolves once the process catches SIGINT (Linux: bit 2 of SigCgt in /proc/PID/status), i.e. once
- * the launcher runs. A fixed delay raced Node's own start-up on a loaded 2-core CI machine: the
- * signal then met Node's default action (killed, no exit code) before any code of ours ran.
+ * Resolves once the process has been asleep, using no CPU, for `quietMs` in a row (Linux:
+ * /proc/PID/stat): after start-up, blocked on its stdin. A fixed delay raced Node's own start-up
+ * on a loaded 2-core CI machine (the signal met Node's default handler before the launcher ran:
+ * killed, no exit code). A process starved of CPU is runnable (R), not asleep, so it never passes.
  */
-async function untilCatchingSigint(pid: number, timeoutMs = 30_000): Promise<void> {
+async function untilBlocked(pid: number, quietMs = 400, timeoutMs = 30_000): Promise<void> {
   const until = Date.now() + timeoutMs;
+  let quietSince = 0;
+  let lastCpu = -1;
   for (;;) {
-    const caught = /^SigCgt:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    if (caught && (BigInt(`0x${caught}`) & 2n) !== 0n) return;
-    if (Date.now() > until) throw new Error(`process ${pid} never installed a SIGINT handler`);
-    await new Promise((r) => setTimeout(r, 20));
+    // Fields after the command name in parentheses: state is the 1st, utime/stime the 12th/13th.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const cpu = Number(fields[11]) + Number(fields[12]);
+    const now = Date.now();
+    if (fields[0] === 'S' && cpu === lastCpu) {
+      if (quietSince === 0) quietSince = now;
+      if (now - quietSince >= quietMs) return;
+    } else quietSince = 0;
+    lastCpu = cpu;
+    if (now > until) throw new Error(`process ${pid} never settled (state ${fields[0]})`);
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 
@@ -37,10 +48,8 @@ describe.each(testedKinds())('signals on %s', (kind) => {
     });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    // stdin stays open: the command is blocked reading the password when the signal comes (or
-    // still starting, which must end the same way).
-    await untilCatchingSigint(child.pid!);
-    await new Promise((r) => setTimeout(r, 500));
+    // stdin stays open: the command is blocked reading the password when the signal comes.
+    await untilBlocked(child.pid!);
     child.kill('SIGINT');
     const code = await new Promise<number | null>((r) => child.on('close', r));
     expect(code).toBe(130);
