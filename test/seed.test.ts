@@ -227,6 +227,10 @@ describe.each(testedKinds())('seed demo on %s', (kind) => {
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
       expect(r.stderr).toMatch(/^error: /);
     }
+    // Colis rates that would overflow shipping_cost: refused before --fresh empties anything.
+    const rates = await run(['seed', 'demo', '--scale', 'tiny', '--fresh', '--yes'], { url: b.url, env: { BILLETTIGUE_COLIS_PER_KG: '5000000' } });
+    expect(rates.code, rates.stderr).toBe(2);
+    expect(rates.stderr).toMatch(/^error: a colis of .* kg would cost more than 99999999\.99.*BILLETTIGUE_COLIS_PER_KG\n$/);
     expect(await tableCounts(b.knex, TABLES)).toEqual(before);
   });
 

@@ -103,6 +103,11 @@ async function demo(ctx: Ctx, opts: DemoOpts): Promise<void> {
   if (!['auto', 'load-data', 'insert'].includes(loaderEnv)) {
     throw new InvalidInput(`BILLETTIGUE_SEED_LOADER=${loaderEnv} is invalid: use auto, load-data or insert`);
   }
+  // Colis rates too large for shipping_cost fail here, before anything is emptied or written
+  // (otherwise the load would stop at the colis table with its parents already committed).
+  const { COLIS_KINDS } = await import('../domain/demo/words.js');
+  const { colisShippingCents } = await import('../domain/money.js');
+  colisShippingCents(Math.max(...COLIS_KINDS.map((k) => k.maxWeight)), ctx.settings.colisBaseCents, ctx.settings.colisPerKgCents);
   const production = plan.isProductionEnv(ctx.env);
   if (production && !ctx.yes) {
     throw new InvalidInput(
