@@ -140,49 +140,45 @@ function hundredthsText(v: number): string {
   return Math.floor(v / 100) + '.' + PAD2[v % 100]!;
 }
 
-/** TSV for LOAD DATA: tab-separated, newline-ended, `\N` for NULL, backslash escapes. */
-export class TsvSink implements RowSink {
-  private buf = '';
-  private first = true;
+/**
+ * The text formats' shared field writers: each format only says how a field is appended, how a
+ * string is escaped, what NULL is and how a time is quoted.
+ */
+abstract class TextSink implements RowSink {
+  protected buf = '';
   pending = 0;
   private readonly times = new TimeFormatter();
-
-  private put(text: string): void {
-    if (this.first) {
-      this.buf += text;
-      this.first = false;
-    } else this.buf += '\t' + text;
-  }
+  protected abstract readonly nullText: string;
+  /** Around a DATETIME literal ('' in TSV, a quote in SQL). */
+  protected abstract readonly timeQuote: string;
+  protected abstract put(text: string): void;
+  protected abstract escape(v: string): string;
+  abstract end(): void;
 
   int(v: number): void {
     this.put(String(v));
   }
   str(v: string): void {
-    this.put(/[\t\n\r\\]/.test(v) ? v.replace(/[\t\n\r\\]/g, (c) => (c === '\t' ? '\\t' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\\\')) : v);
+    this.put(this.escape(v));
   }
   strOrNull(v: string | null): void {
-    if (v === null) this.put('\\N');
-    else this.str(v);
+    this.put(v === null ? this.nullText : this.escape(v));
   }
   hundredths(v: number): void {
     this.put(hundredthsText(v));
   }
   hundredthsOrNull(v: number | null): void {
-    this.put(v === null ? '\\N' : hundredthsText(v));
+    this.put(v === null ? this.nullText : hundredthsText(v));
   }
   time(secs: number): void {
-    this.put(this.times.format(secs));
+    this.put(this.timeQuote + this.times.format(secs) + this.timeQuote);
   }
   timeOrNull(secs: number | null): void {
-    this.put(secs === null ? '\\N' : this.times.format(secs));
+    if (secs === null) this.put(this.nullText);
+    else this.time(secs);
   }
   bool(v: boolean): void {
     this.put(v ? '1' : '0');
-  }
-  end(): void {
-    this.buf += '\n';
-    this.first = true;
-    this.pending++;
   }
   /** The text written since the last take, and how many rows it holds. */
   take(): { text: string; rows: number } {
@@ -193,51 +189,44 @@ export class TsvSink implements RowSink {
   }
 }
 
-/** SQL literals for multi-row INSERT: `(1,'a',NULL),(2,'b',NULL)` (MySQL escaping, no NO_BACKSLASH_ESCAPES). */
-export class SqlValuesSink implements RowSink {
-  private buf = '';
-  private row = '';
-  pending = 0;
-  private readonly times = new TimeFormatter();
+/** TSV for LOAD DATA: tab-separated, newline-ended, `\N` for NULL, backslash escapes. */
+export class TsvSink extends TextSink {
+  protected readonly nullText = '\\N';
+  protected readonly timeQuote = '';
+  private first = true;
 
-  private put(text: string): void {
+  protected put(text: string): void {
+    if (this.first) {
+      this.buf += text;
+      this.first = false;
+    } else this.buf += '\t' + text;
+  }
+  protected escape(v: string): string {
+    return /[\t\n\r\\]/.test(v) ? v.replace(/[\t\n\r\\]/g, (c) => (c === '\t' ? '\\t' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\\\')) : v;
+  }
+  end(): void {
+    this.buf += '\n';
+    this.first = true;
+    this.pending++;
+  }
+}
+
+/** SQL literals for multi-row INSERT: `(1,'a',NULL),(2,'b',NULL)` (MySQL escaping, no NO_BACKSLASH_ESCAPES). */
+export class SqlValuesSink extends TextSink {
+  protected readonly nullText = 'NULL';
+  protected readonly timeQuote = "'";
+  private row = '';
+
+  protected put(text: string): void {
     this.row += this.row === '' ? '(' + text : ',' + text;
   }
-  int(v: number): void {
-    this.put(String(v));
-  }
-  str(v: string): void {
-    this.put("'" + (SQL_SPECIAL.test(v) ? v.replace(SQL_SPECIAL_ALL, (c) => ESC[c]!) : v) + "'");
-  }
-  strOrNull(v: string | null): void {
-    if (v === null) this.put('NULL');
-    else this.str(v);
-  }
-  hundredths(v: number): void {
-    this.put(hundredthsText(v));
-  }
-  hundredthsOrNull(v: number | null): void {
-    this.put(v === null ? 'NULL' : hundredthsText(v));
-  }
-  time(secs: number): void {
-    this.put("'" + this.times.format(secs) + "'");
-  }
-  timeOrNull(secs: number | null): void {
-    this.put(secs === null ? 'NULL' : "'" + this.times.format(secs) + "'");
-  }
-  bool(v: boolean): void {
-    this.put(v ? '1' : '0');
+  protected escape(v: string): string {
+    return "'" + (SQL_SPECIAL.test(v) ? v.replace(SQL_SPECIAL_ALL, (c) => ESC[c]!) : v) + "'";
   }
   end(): void {
     this.buf += this.buf === '' ? this.row + ')' : ',' + this.row + ')';
     this.row = '';
     this.pending++;
-  }
-  take(): { text: string; rows: number } {
-    const out = { text: this.buf, rows: this.pending };
-    this.buf = '';
-    this.pending = 0;
-    return out;
   }
 }
 
