@@ -12,7 +12,8 @@
  * under other settings is reported, and the report says which settings were used.
  */
 import type { Knex } from 'knex';
-import { centsSql, intDivSql, isMysql, rawRows } from '../db/dialect.js';
+import { centsSql, intDivSql, rawRows } from '../db/dialect.js';
+import { engineOf } from '../db/engines/index.js';
 import {
   COLIS_STATUSES,
   COMPANY_TYPES,
@@ -628,7 +629,7 @@ export async function checkInvariants(db: Db, settings: Settings, options: Check
     });
   }
   const inTransaction = Boolean((db as { isTransaction?: boolean }).isTransaction);
-  await inParallel(tasks, isMysql(db) && !inTransaction ? 2 : 1);
+  await inParallel(tasks, inTransaction ? 1 : engineOf(db).parallelReads);
 
   const results: RuleResult[] = [];
   for (const rule of rules) {
