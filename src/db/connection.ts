@@ -2,8 +2,10 @@
  * Opens a Knex instance on a target, with the dialect settings the product relies on:
  * - MySQL/MariaDB: utf8mb4, UTC on both sides (`timezone: 'Z'` and session time_zone), strict
  *   sql_mode, DECIMALs as exact strings, DATETIMEs as strings (same shape as SQLite returns).
- * - SQLite: foreign keys ON, WAL, a busy timeout, and `bt_fold()` for accent-insensitive matching.
+ * - SQLite: foreign keys ON, WAL, a busy timeout, `bt_fold()` for accent-insensitive matching and
+ *   `bt_sha256()`.
  */
+import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { redactUrl, type DbTarget, type MysqlTarget } from './config.js';
 import { translateConnectError } from './errors.js';
@@ -70,6 +72,11 @@ export function knexConfig(target: DbTarget, options: ConnectOptions = {}): Knex
           conn.pragma('synchronous = NORMAL');
           conn.function('bt_fold', { deterministic: true }, (v: unknown) =>
             typeof v === 'string' ? foldText(v) : v,
+          );
+          // Only billettigue's own connections have it (the platform app's do not): used by
+          // migration 800's down to compute token_hash again, never by a default or a trigger.
+          conn.function('bt_sha256', { deterministic: true }, (v: unknown) =>
+            typeof v === 'string' ? createHash('sha256').update(v, 'utf8').digest('hex') : null,
           );
           done(null, conn);
         } catch (err) {

@@ -54,6 +54,17 @@ export function whereFolded<T extends Knex.QueryBuilder>(qb: T, column: string, 
   return qb.whereRaw('bt_fold(??) = ?', [column, foldText(value)]) as T;
 }
 
+/**
+ * WHERE clause finding a revoked token (`prefix` is the table alias, e.g. "t."). MySQL: the UNIQUE
+ * index on the generated token_hash (a TEXT column cannot carry one). SQLite: the UNIQUE index on
+ * token itself (no generated column there: the platform app's connections lack SHA-256).
+ */
+export function whereToken<T extends Knex.QueryBuilder>(qb: T, prefix: string, token: string, hash: string): T {
+  const knex = qb.client as unknown as { config: { client: string } };
+  const mysql = knex.config.client === 'mysql2' || knex.config.client === 'mysql';
+  return (mysql ? qb.where(`${prefix}token_hash`, hash) : qb.where(`${prefix}token`, token)) as T;
+}
+
 /** Current UTC time as the database's DATETIME string; use for created_at/updated_at. */
 export function nowSql(): string {
   return new Date().toISOString().slice(0, 19).replace('T', ' ');
@@ -82,11 +93,14 @@ export async function listTables(knex: Knex | Knex.Transaction): Promise<string[
   return rows.map((r) => r.name);
 }
 
-/** Column names of a table, in definition order. */
+/**
+ * Stored column names of a table, in definition order. Generated columns are the database's own
+ * (MySQL's token_hash) and are left out: they are never written, dumped or compared.
+ */
 export async function listColumns(knex: Knex | Knex.Transaction, table: string): Promise<string[]> {
   if (isMysql(knex)) {
     const [rows] = (await knex.raw(
-      'select column_name as name from information_schema.columns where table_schema = database() and table_name = ? order by ordinal_position',
+      "select column_name as name from information_schema.columns where table_schema = database() and table_name = ? and extra not like '%GENERATED%' order by ordinal_position",
       [table],
     )) as [Array<{ name: string }>];
     return rows.map((r) => r.name);
