@@ -175,7 +175,6 @@ export async function fillAll(knex: Knex, n = 6): Promise<void> {
       Array.from({ length: n }, (_, k) => ({
         id: k + 1,
         token: `eyJhbGciOiJIUzI1NiJ9.${k}.${s(k)}`,
-        token_hash: `${k}`.padStart(64, 'a'),
         user_id: k + 1,
         revoked_at: at(k),
         expires_at: at(k + 10_000),

@@ -33,6 +33,11 @@ export function whereFolded<T extends Knex.QueryBuilder>(qb: T, column: string, 
   return engineOf(qb).whereFolded(qb, column, value);
 }
 
+/** WHERE finding a revoked token (`prefix` is the table alias, e.g. "t."), by the engine's unique index. */
+export function whereToken<T extends Knex.QueryBuilder>(qb: T, prefix: string, token: string, hash: string): T {
+  return engineOf(qb).whereToken(qb, prefix, token, hash);
+}
+
 /** Row locks for a read-then-write inside a transaction, where the engine has them. */
 export function forUpdate<T extends Knex.QueryBuilder>(qb: T): T {
   return engineOf(qb).forUpdate(qb);
@@ -52,7 +57,10 @@ export function listTables(knex: Knex | Knex.Transaction): Promise<string[]> {
   return engineOf(knex).listTables(knex);
 }
 
-/** Column names of a table, in definition order. */
+/**
+ * Stored column names of a table, in definition order. Generated columns are the database's own
+ * (MySQL's token_hash) and are left out: they are never written, dumped or compared.
+ */
 export function listColumns(knex: Knex | Knex.Transaction, table: string): Promise<string[]> {
   return engineOf(knex).listColumns(knex, table);
 }

@@ -59,6 +59,8 @@ export interface Engine {
   intDivSql(numerator: string, denominator: string): string;
   /** WHERE column matches value ignoring case and accents ("Orleans" finds "Orléans"). */
   whereFolded<T extends Knex.QueryBuilder>(qb: T, column: string, value: string): T;
+  /** WHERE finding a revoked token by its indexed exact match (`prefix`: table alias such as "t."). */
+  whereToken<T extends Knex.QueryBuilder>(qb: T, prefix: string, token: string, hash: string): T;
   /** Quotes an identifier (only for names from our own code or an allow-list). */
   quoteIdent(name: string): string;
   /** Row locks inside a transaction where the engine has them (SQLite: the write lock is global). */
@@ -69,7 +71,7 @@ export interface Engine {
   serverVersion(knex: Knex): Promise<string>;
   /** Base tables of the current database (views excluded), sorted. */
   listTables(knex: Knex | Knex.Transaction): Promise<string[]>;
-  /** Column names of a table, in definition order. */
+  /** Stored column names of a table, in definition order (generated columns left out). */
   listColumns(knex: Knex | Knex.Transaction, table: string): Promise<string[]>;
   /** Rows of a raw query, whatever the driver's result shape. */
   rawRows<T>(knex: Knex | Knex.Transaction, sql: string, bindings?: readonly unknown[]): Promise<T[]>;

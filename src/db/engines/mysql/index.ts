@@ -140,6 +140,8 @@ export const mysqlEngine: Engine = {
   intDivSql: (numerator, denominator) => `((${numerator}) DIV (${denominator}))`,
   // The utf8mb4_unicode_ci collation of our tables already folds case and accents, index-friendly.
   whereFolded: (qb, column, value) => qb.where(column, value.trim()) as typeof qb,
+  // The UNIQUE index on the generated token_hash: a TEXT column cannot carry one.
+  whereToken: (qb, prefix, _token, hash) => qb.where(`${prefix}token_hash`, hash) as typeof qb,
   quoteIdent: (name) => `\`${name.replace(/`/g, '``')}\``,
   forUpdate: (qb) => qb.forUpdate() as typeof qb,
   parallelReads: 2,
@@ -160,7 +162,8 @@ export const mysqlEngine: Engine = {
   async listColumns(knex, table) {
     const rows = await rawRows<{ name: string }>(
       knex,
-      'select column_name as name from information_schema.columns where table_schema = database() and table_name = ? order by ordinal_position',
+      // Generated columns are the database's own (token_hash): never written, dumped or compared.
+      "select column_name as name from information_schema.columns where table_schema = database() and table_name = ? and extra not like '%GENERATED%' order by ordinal_position",
       [table],
     );
     return rows.map((r) => r.name);

@@ -3,7 +3,10 @@
  * - Foreign keys ON, WAL, a busy timeout on every connection; one connection (one writer anyway).
  * - DECIMAL has NUMERIC affinity (a double): money is rounded back to the cent in SQL.
  * - `bt_fold()` is registered on every connection for accent- and case-insensitive matching.
+ * - Revoked tokens are found by the UNIQUE index on `token` itself: no generated token_hash here,
+ *   since the platform app's connections have no SHA-256 function.
  */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { Knex } from 'knex';
 import { AppError, Unavailable } from '../../../domain/errors.js';
@@ -48,6 +51,11 @@ export const sqliteEngine: Engine = {
             conn.pragma('busy_timeout = 10000');
             conn.pragma('synchronous = NORMAL');
             conn.function('bt_fold', { deterministic: true }, (v: unknown) => (typeof v === 'string' ? foldText(v) : v));
+            // Only billettigue's own connections have it (the platform app's do not): used by
+            // migration 800's down to compute token_hash again, never by a default or a trigger.
+            conn.function('bt_sha256', { deterministic: true }, (v: unknown) =>
+              typeof v === 'string' ? createHash('sha256').update(v, 'utf8').digest('hex') : null,
+            );
             done(null, conn);
           } catch (err) {
             done(err as Error, conn);
@@ -90,6 +98,7 @@ export const sqliteEngine: Engine = {
   // `/` is already integral on integers.
   intDivSql: (numerator, denominator) => `((${numerator}) / (${denominator}))`,
   whereFolded: (qb, column, value) => qb.whereRaw('bt_fold(??) = ?', [column, foldText(value)]) as typeof qb,
+  whereToken: (qb, prefix, token) => qb.where(`${prefix}token`, token) as typeof qb,
   quoteIdent: (name) => `"${name.replace(/"/g, '""')}"`,
   // One writer at a time: the write transaction already excludes every other writer.
   forUpdate: (qb) => qb,
