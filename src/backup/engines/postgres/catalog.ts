@@ -1,0 +1,292 @@
+/**
+ * What a PostgreSQL backup writes about each table, read from the catalog of one schema (the
+ * live one: `current_schema()`), in the shape pg_dump gives it:
+ *   pre-data   CREATE SEQUENCE for the sequences the tables' columns own, CREATE TABLE with
+ *              columns (type, collation, default, identity, generated, NOT NULL) and CHECKs,
+ *              ALTER SEQUENCE … OWNED BY
+ *   post-data  setval of those sequences, PRIMARY KEY / UNIQUE / EXCLUDE constraints, the other
+ *              indexes, foreign keys
+ * Names are written unqualified and deparsed (pg_get_expr, pg_get_constraintdef,
+ * pg_get_indexdef) with search_path set to that schema alone, so the same text creates the tables
+ * in whatever schema loads it: `public` under psql, a staging schema under `billettigue restore`.
+ */
+import { InvalidInput } from '../../../domain/errors.js';
+import { isLeftoverName } from '../../../db/leftovers.js';
+import type { ColumnInfo } from '../../canonical.js';
+import { pgValueClass, type PgCls } from './copy-text.js';
+import { qi, ql, rows, type PgSession } from './conn.js';
+
+export interface PgColumn extends ColumnInfo {
+  code: PgCls;
+  /** Column definition as CREATE TABLE writes it (without the name). */
+  definition: string;
+  generated: boolean;
+}
+
+export interface PgSequence {
+  name: string;
+  column: string;
+  /** 'a': a serial's OWNED BY; 'i': an identity column's. */
+  kind: 'serial' | 'identity';
+  createSql: string;
+  /** Next value nextval() returns (MySQL's AUTO_INCREMENT meaning). */
+  next: number | null;
+  lastValue: string;
+  isCalled: boolean;
+}
+
+export interface PgTableSpec {
+  oid: string;
+  name: string;
+  /** Stored columns (generated ones excluded): what COPY writes and the hash covers. */
+  columns: PgColumn[];
+  allColumns: PgColumn[];
+  primaryKey: string[];
+  checks: Array<{ name: string; def: string }>;
+  /** PRIMARY KEY, UNIQUE and EXCLUDE constraints (post-data: built after the rows). */
+  keyConstraints: Array<{ name: string; def: string; kind: 'p' | 'u' | 'x' }>;
+  indexes: Array<{ name: string; def: string }>;
+  foreignKeys: Array<{ name: string; def: string; references: string }>;
+  sequences: PgSequence[];
+  estimatedRows: number;
+  relfilenode: string;
+}
+
+/** Base tables of a schema (leftover helpers excluded), sorted by name. */
+export async function listPgTables(conn: PgSession, schema: string): Promise<Array<{ oid: string; name: string }>> {
+  const r = await rows<{ oid: string; name: string }>(
+    conn,
+    "SELECT c.oid::text AS oid, c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r' ORDER BY c.relname COLLATE \"C\"",
+    [schema],
+  );
+  return r.filter((t) => !isLeftoverName(t.name));
+}
+
+/**
+ * Reads the specs of `schema`'s tables (all of them, or `only`). Deparsed expressions come out
+ * unqualified because the caller set search_path to that schema.
+ */
+export async function describePgTables(conn: PgSession, schema: string, only?: string[]): Promise<PgTableSpec[]> {
+  let tables = await listPgTables(conn, schema);
+  if (only) {
+    const known = new Set(tables.map((t) => t.name));
+    const unknown = only.filter((t) => !known.has(t));
+    if (unknown.length) {
+      throw new InvalidInput(`--tables: unknown table${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; tables: ${[...known].join(', ')}`);
+    }
+    tables = tables.filter((t) => only.includes(t.name));
+  }
+  if (tables.length === 0) return [];
+  const oids = tables.map((t) => t.oid);
+  const cols = await rows<{
+    rel: string;
+    name: string;
+    type: string;
+    basetype: string;
+    notnull: boolean;
+    def: string | null;
+    identity: string;
+    generated: string;
+    collation: string | null;
+  }>(
+    conn,
+    `SELECT a.attrelid::text AS rel, a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type,
+            format_type(CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END, NULL) AS basetype,
+            a.attnotnull AS notnull, pg_get_expr(d.adbin, d.adrelid) AS def, a.attidentity AS identity, a.attgenerated AS generated,
+            CASE WHEN a.attcollation <> t.typcollation AND a.attcollation <> 0
+                 THEN (SELECT quote_ident(co.collname) FROM pg_collation co WHERE co.oid = a.attcollation) END AS collation
+       FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+       LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+      WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
+      ORDER BY a.attrelid, a.attnum`,
+    [oids],
+  );
+  const cons = await rows<{ rel: string; name: string; type: string; def: string; ref: string | null; keys: string[] | null }>(
+    conn,
+    `SELECT k.conrelid::text AS rel, k.conname AS name, k.contype AS type, pg_get_constraintdef(k.oid) AS def,
+            CASE WHEN k.contype = 'f' THEN k.confrelid::regclass::text END AS ref,
+            CASE WHEN k.contype = 'p' THEN (SELECT array_agg(a.attname ORDER BY x.n) FROM unnest(k.conkey) WITH ORDINALITY x(attnum, n)
+                                             JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = x.attnum) END AS keys
+       FROM pg_constraint k
+      WHERE k.conrelid = ANY($1::oid[]) AND k.contype IN ('p', 'u', 'c', 'f', 'x') AND k.conislocal
+      ORDER BY k.conrelid, k.conname COLLATE "C"`,
+    [oids],
+  );
+  const idx = await rows<{ rel: string; name: string; def: string }>(
+    conn,
+    `SELECT i.indrelid::text AS rel, c.relname AS name, pg_get_indexdef(i.indexrelid) AS def
+       FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+      WHERE i.indrelid = ANY($1::oid[])
+        AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.conrelid = i.indrelid AND k.contype IN ('p', 'u', 'x'))
+      ORDER BY c.relname COLLATE "C"`,
+    [oids],
+  );
+  const seqs = await rows<{
+    rel: string;
+    name: string;
+    col: string;
+    dep: string;
+    type: string;
+    start: string;
+    inc: string;
+    min: string;
+    max: string;
+    cache: string;
+    cycle: boolean;
+  }>(
+    conn,
+    `SELECT d.refobjid::text AS rel, s.relname AS name, a.attname AS col, d.deptype AS dep, format_type(q.seqtypid, NULL) AS type,
+            q.seqstart::text AS start, q.seqincrement::text AS inc, q.seqmin::text AS min, q.seqmax::text AS max, q.seqcache::text AS cache, q.seqcycle AS cycle
+       FROM pg_class s
+       JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = s.oid AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
+       JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+       JOIN pg_sequence q ON q.seqrelid = s.oid
+      WHERE s.relkind = 'S' AND d.refobjid = ANY($1::oid[])
+      ORDER BY s.relname COLLATE "C"`,
+    [oids],
+  );
+  const stats = await rows<{ rel: string; est: string; fn: string }>(
+    conn,
+    'SELECT c.oid::text AS rel, GREATEST(c.reltuples, 0)::bigint::text AS est, c.relfilenode::text AS fn FROM pg_class c WHERE c.oid = ANY($1::oid[])',
+    [oids],
+  );
+  const specs: PgTableSpec[] = [];
+  for (const t of tables) {
+    const mySeqs = seqs.filter((s) => s.rel === t.oid);
+    const allColumns: PgColumn[] = cols
+      .filter((c) => c.rel === t.oid)
+      .map((c) => {
+        const { cls, code } = pgValueClass(c.basetype);
+        const seq = mySeqs.find((s) => s.col === c.name && s.dep === 'i');
+        let definition = c.type;
+        if (c.collation) definition += ` COLLATE ${c.collation}`;
+        if (c.generated === 's') definition += ` GENERATED ALWAYS AS ${c.def} STORED`;
+        else if (c.identity === 'a' || c.identity === 'd') {
+          definition += ` GENERATED ${c.identity === 'a' ? 'ALWAYS' : 'BY DEFAULT'} AS IDENTITY${seq ? ` (${sequenceOptions(seq, true)})` : ''}`;
+        } else if (c.def !== null) definition += ` DEFAULT ${c.def}`;
+        if (c.notnull) definition += ' NOT NULL';
+        const scale = /numeric\(\d+,(\d+)\)/.exec(c.type);
+        return { name: c.name, type: c.type, nullable: !c.notnull, cls, code, scale: scale ? Number(scale[1]) : 0, definition, generated: c.generated === 's' };
+      });
+    const mine = cons.filter((k) => k.rel === t.oid);
+    const pk = mine.find((k) => k.type === 'p');
+    const st = stats.find((s) => s.rel === t.oid);
+    specs.push({
+      oid: t.oid,
+      name: t.name,
+      allColumns,
+      columns: allColumns.filter((c) => !c.generated),
+      primaryKey: pk?.keys ?? [],
+      checks: mine.filter((k) => k.type === 'c').map((k) => ({ name: k.name, def: k.def })),
+      keyConstraints: mine.filter((k) => k.type === 'p' || k.type === 'u' || k.type === 'x').map((k) => ({ name: k.name, def: k.def, kind: k.type as 'p' | 'u' | 'x' })),
+      indexes: idx.filter((i) => i.rel === t.oid).map((i) => ({ name: i.name, def: i.def })),
+      foreignKeys: mine.filter((k) => k.type === 'f').map((k) => ({ name: k.name, def: k.def, references: unquote(k.ref ?? '') })),
+      sequences: mySeqs.map((s) => ({
+        name: s.name,
+        column: s.col,
+        kind: s.dep === 'i' ? 'identity' : 'serial',
+        createSql: `CREATE SEQUENCE ${qi(s.name)} ${sequenceOptions(s, false)}`,
+        next: null,
+        lastValue: s.start,
+        isCalled: false,
+      })),
+      estimatedRows: Number(st?.est ?? 0),
+      relfilenode: st?.fn ?? '',
+    });
+  }
+  return specs;
+}
+
+function sequenceOptions(s: { type: string; start: string; inc: string; min: string; max: string; cache: string; cycle: boolean; name: string }, identity: boolean): string {
+  return [
+    identity ? `SEQUENCE NAME ${qi(s.name)}` : '',
+    `AS ${s.type}`,
+    `START WITH ${s.start}`,
+    `INCREMENT BY ${s.inc}`,
+    `MINVALUE ${s.min}`,
+    `MAXVALUE ${s.max}`,
+    `CACHE ${s.cache}`,
+    s.cycle ? 'CYCLE' : 'NO CYCLE',
+  ]
+    .filter(Boolean)
+    .join(' ');
+}
+
+/** regclass text → bare name ("Foo" → Foo, schema-qualified ones keep only the last part). */
+function unquote(reg: string): string {
+  const m = /(?:^|\.)(?:"((?:[^"]|"")+)"|([^."]+))$/.exec(reg);
+  return m ? (m[1] ?? m[2] ?? reg).replace(/""/g, '"') : reg;
+}
+
+/** Reads every sequence's current position (sequences are not transactional: after the rows). */
+export async function readSequences(conn: PgSession, specs: PgTableSpec[]): Promise<void> {
+  for (const s of specs.flatMap((t) => t.sequences)) {
+    const [r] = await rows<{ last: string; called: boolean; inc: string }>(
+      conn,
+      `SELECT last_value::text AS last, is_called AS called, (SELECT seqincrement::text FROM pg_sequence WHERE seqrelid = ${ql(qi(s.name))}::regclass) AS inc FROM ${qi(s.name)}`,
+    );
+    s.lastValue = r!.last;
+    s.isCalled = r!.called;
+    s.next = r!.called ? Number(r!.last) + Number(r!.inc) : Number(r!.last);
+  }
+}
+
+/** The pre-data of the given tables: sequences, then tables, then OWNED BY. */
+export function preData(specs: PgTableSpec[]): string {
+  let out = '';
+  for (const t of specs) for (const s of t.sequences) if (s.kind === 'serial') out += `${s.createSql};\n`;
+  for (const t of specs) {
+    const lines = t.allColumns.map((c) => `    ${qi(c.name)} ${c.definition}`);
+    for (const k of t.checks) lines.push(`    CONSTRAINT ${qi(k.name)} ${k.def}`);
+    out += `\n-- table ${t.name}\nCREATE TABLE ${qi(t.name)} (\n${lines.join(',\n')}\n);\n`;
+  }
+  for (const t of specs) for (const s of t.sequences) if (s.kind === 'serial') out += `ALTER SEQUENCE ${qi(s.name)} OWNED BY ${qi(t.name)}.${qi(s.column)};\n`;
+  return out;
+}
+
+/** One post-data statement, tagged with the table it belongs to (restore builds them in parallel). */
+export interface PostStatement {
+  table: string;
+  kind: 'setval' | 'key' | 'index' | 'foreign-key';
+  sql: string;
+}
+
+export function postData(specs: PgTableSpec[]): PostStatement[] {
+  const out: PostStatement[] = [];
+  for (const t of specs) {
+    for (const s of t.sequences) out.push({ table: t.name, kind: 'setval', sql: `SELECT pg_catalog.setval(${ql(qi(s.name))}, ${s.lastValue}, ${s.isCalled})` });
+  }
+  for (const t of specs) {
+    // The primary key first: the other keys and the indexes follow (as pg_dump orders them).
+    const keys = [...t.keyConstraints].sort((a, b) => (a.kind === 'p' ? -1 : b.kind === 'p' ? 1 : 0));
+    for (const k of keys) out.push({ table: t.name, kind: 'key', sql: `ALTER TABLE ONLY ${qi(t.name)} ADD CONSTRAINT ${qi(k.name)} ${k.def}` });
+    for (const i of t.indexes) out.push({ table: t.name, kind: 'index', sql: i.def });
+  }
+  for (const t of specs) {
+    for (const f of t.foreignKeys) out.push({ table: t.name, kind: 'foreign-key', sql: `ALTER TABLE ONLY ${qi(t.name)} ADD CONSTRAINT ${qi(f.name)} ${f.def}` });
+  }
+  return out;
+}
+
+/** Each post-data statement follows a `-- post <kind> "<table>"` line; the block ends with a marker line. */
+export const POST_DATA_END = '-- end of post-data';
+
+export function postDataText(stmts: PostStatement[]): string {
+  return stmts.map((s) => `-- post ${s.kind} ${JSON.stringify(s.table)}\n${s.sql};\n`).join('') + POST_DATA_END + '\n';
+}
+
+/** The post-data statements of a backup's footer, as postDataText wrote them. */
+export function parsePostData(text: string): PostStatement[] {
+  const end = text.indexOf(`\n${POST_DATA_END}\n`);
+  const block = end < 0 ? text : text.slice(0, end + 1);
+  const re = /^-- post (setval|key|index|foreign-key) ("(?:[^"\\]|\\.)*")\n/gm;
+  const heads: Array<{ at: number; after: number; kind: PostStatement['kind']; table: string }> = [];
+  for (let m = re.exec(block); m; m = re.exec(block)) {
+    heads.push({ at: m.index, after: m.index + m[0].length, kind: m[1] as PostStatement['kind'], table: JSON.parse(m[2]!) as string });
+  }
+  return heads.map((h, i) => ({
+    kind: h.kind,
+    table: h.table,
+    sql: block.slice(h.after, i + 1 < heads.length ? heads[i + 1]!.at : block.length).trimEnd().replace(/;$/, ''),
+  }));
+}
