@@ -6,7 +6,7 @@
 import os from 'node:os';
 import type { Command } from 'commander';
 import type { Knex } from 'knex';
-import { resolveTarget, type DbTarget } from '../db/config.js';
+import { databaseName, resolveTarget, type DbTarget } from '../db/config.js';
 import { InvalidInput } from '../domain/errors.js';
 import { loadSettings, type Settings } from '../domain/settings.js';
 import { actorFromEnv } from '../domain/audit.js';
@@ -110,6 +110,7 @@ export class Ctx {
    */
   async mutate<T>(fn: (trx: Knex.Transaction) => Promise<T>, options: { retries?: number } = {}): Promise<T> {
     const db = await this.db();
+    this.announceTarget();
     const { isDeadlock, translateDbError } = await import('../db/errors.js');
     const retries = options.retries ?? 5;
     for (let attempt = 0; ; attempt++) {
@@ -139,27 +140,47 @@ export class Ctx {
    */
   async confirm(question: string): Promise<void> {
     if (this.yes || this.dryRun) return;
-    if (!process.stdin.isTTY) {
-      throw new InvalidInput(`${question.replace(/\?$/, '')}: confirmation needed, and stdin is not a terminal: re-run with --yes`, {
-        code: 'confirmation_required',
-      });
-    }
+    this.refuseWithoutTty(question);
+    this.announceTarget(true);
     const { confirm } = await import('@inquirer/prompts');
     const ok = await confirm({ message: question, default: false }, { output: process.stderr });
     if (!ok) throw new InvalidInput('cancelled: nothing was changed', { code: 'cancelled' });
   }
 
+  private refuseWithoutTty(question: string): void {
+    if (process.stdin.isTTY) return;
+    throw new InvalidInput(
+      `${question.replace(/\?$/, '')} (target: ${this.target().display}): confirmation needed, and stdin is not a terminal: re-run with --yes`,
+      { code: 'confirmation_required' },
+    );
+  }
+
   /**
-   * Stronger confirmation for non-embedded targets: type the database name on a TTY.
-   * The embedded SQLite file only needs a yes/no (or --yes).
+   * The confirmation of what drops or replaces data: on a terminal, type the database name (every
+   * engine: the SQLite file's name too); without one, --yes; else exit 2.
    */
   async confirmByName(question: string): Promise<void> {
-    const t = this.target();
-    if (t.kind === 'sqlite' || this.yes || this.dryRun || !process.stdin.isTTY) return this.confirm(question);
+    if (this.yes || this.dryRun) return;
+    this.refuseWithoutTty(question);
+    const name = databaseName(this.target());
+    this.announceTarget(true);
+    this.ui.info(question);
     const { input } = await import('@inquirer/prompts');
-    this.ui.info(`${question}\ntarget: ${t.display}`);
-    const typed = await input({ message: `type the database name (${t.database}) to confirm:` }, { output: process.stderr });
-    if (typed.trim() !== t.database) throw new InvalidInput('the name typed does not match: nothing was changed', { code: 'cancelled' });
+    const typed = await input({ message: `type the database name (${name}) to confirm:` }, { output: process.stderr });
+    if (typed.trim() !== name) throw new InvalidInput('the name typed does not match: nothing was changed', { code: 'cancelled' });
+  }
+
+  private announced = false;
+
+  /**
+   * `target: …` on stderr, once per command, before anything changes (PRODUCT.md: the target is
+   * always visible). `force` shows it even with --quiet: a prompt must name what it acts on.
+   */
+  announceTarget(force = false): void {
+    if (this.announced) return;
+    if (this.ui.quiet && !force) return;
+    this.announced = true;
+    this.ui.note(`target: ${this.target().display}`);
   }
 
   /**

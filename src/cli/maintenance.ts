@@ -87,7 +87,7 @@ Examples:
 async function purgeTokensCmd(ctx: Ctx, opts: { batchSize: number }): Promise<void> {
   const db = await ctx.db();
   const { purgeTokens } = await import('../domain/maintenance.js');
-  ctx.ui.info(`target: ${ctx.target().display}`);
+  ctx.announceTarget();
   const spinner = await ctx.ui.spinner('purging expired revoked tokens…');
   const result = await purgeTokens(db, {
     actor: ctx.actor,
@@ -116,7 +116,7 @@ async function archiveCmd(ctx: Ctx, opts: { olderThan?: string; batchSize: numbe
   }
   const cutoff = parseCutoff(opts.olderThan);
   const db = await ctx.db();
-  ctx.ui.info(`target: ${ctx.target().display}`);
+  ctx.announceTarget();
   const plan = await planArchive(db, cutoff);
   const summary = (verb: string) =>
     `${verb} ${plan.reservations} reservation(s) with ${plan.paiements} paiement(s) and ${plan.envois} envoi(s) with ${plan.colis} colis, older than ${cutoff.toISOString()}`;
@@ -175,7 +175,7 @@ async function restoreCmd(ctx: Ctx, opts: { id: string; reason?: string }): Prom
   const { parseArchiveRef, restoreArchived } = await import('../domain/archive.js');
   const ref = parseArchiveRef(opts.id);
   await ctx.db();
-  ctx.ui.info(`target: ${ctx.target().display}`);
+  ctx.announceTarget();
   const r = await ctx.mutate((trx) => restoreArchived(trx, ref, ctx.actor, opts.reason));
   const json = {
     type: r.type,
@@ -227,7 +227,7 @@ async function checkCmd(ctx: Ctx, opts: { limit: number; rule?: string[]; listRu
     }
   }
   const db = await ctx.db();
-  ctx.ui.info(`target: ${ctx.target().display}`);
+  ctx.announceTarget();
   const s = ctx.settings;
   const settingsText = `refund rate ${pct(s.refundRateBp)}%, colis ${formatCents(s.colisBaseCents)} + ${formatCents(s.colisPerKgCents)}/kg`;
   const spinner = await ctx.ui.spinner('checking invariants…');

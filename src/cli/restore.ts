@@ -85,7 +85,7 @@ async function restoreCmd(ctx: Ctx, opts: RestoreOpts, args: string[]): Promise<
 
   // What is about to happen, for the person who confirms it.
   const rows = m ? m.tables.reduce((n, t) => n + t.rows, 0) : null;
-  ctx.ui.info(`target:  ${target.display}`);
+  ctx.announceTarget(true);
   ctx.ui.info(`backup:  ${file}`);
   if (m) {
     ctx.ui.info(`taken:   ${m.finished_at} from ${m.database.display} (${m.server_version}), ${m.scope === 'full' ? 'every table' : `only ${m.tables.map((t) => t.name).join(', ')}`}`);
@@ -280,7 +280,7 @@ async function undoCmd(ctx: Ctx, _opts: RestoreOpts): Promise<void> {
     const { NotFound } = await import('../domain/errors.js');
     throw new NotFound(`nothing to undo for ${target.display}: no previous tables are kept (a restore keeps them until the next restore)`);
   }
-  ctx.ui.info(`target: ${target.display}`);
+  ctx.announceTarget();
   ctx.ui.info(`puts back: ${kept} (what the last restore replaced); what is live now is kept in its place, so --undo again redoes`);
   if (ctx.dryRun) {
     ctx.ui.info('dry run: nothing was swapped');

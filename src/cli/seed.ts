@@ -124,7 +124,7 @@ async function demo(ctx: Ctx, opts: DemoOpts): Promise<void> {
 
   const target = ctx.target();
   const knex = await ctx.db();
-  ctx.ui.info(`target: ${target.display}`);
+  ctx.announceTarget();
   const state = await domain.inspectForDemo(knex);
   const existing = domain.totalRows(state);
 

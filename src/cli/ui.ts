@@ -131,6 +131,11 @@ export class Ui {
     if (!this.quiet) this.log(this.paint.green(message));
   }
 
+  /** A message on stderr that --quiet does not hide (e.g. the target named beside a prompt). */
+  note(message: string): void {
+    this.log(message);
+  }
+
   warn(message: string): void {
     this.log(this.paint.yellow(`warning: ${message}`));
   }
@@ -246,6 +251,11 @@ function cell(v: unknown): string {
   if (typeof v === 'boolean') return v ? 'yes' : 'no';
   if (v instanceof Date) return v.toISOString();
   return String(v);
+}
+
+/** The one number format for people: grouped thousands (7,653); JSON and TSV keep plain numbers. */
+export function formatCount(n: number): string {
+  return n.toLocaleString('en');
 }
 
 /** Whether colors are allowed on stderr/stdout given flags and environment. */
