@@ -8,13 +8,19 @@ import type { Command } from 'commander';
 import type { Knex } from 'knex';
 import { databaseName, resolveTarget, type DbTarget } from '../db/config.js';
 import { InvalidInput } from '../domain/errors.js';
+import { parseDayOrInstant } from '../domain/dates.js';
 import { loadSettings, type Settings } from '../domain/settings.js';
 import { actorFromEnv } from '../domain/audit.js';
-import { Ui, colorAllowed } from './ui.js';
+import { OUTPUT_FORMATS, Ui, colorAllowed, type OutputFormat } from './ui.js';
 
 export interface GlobalOptions {
   db?: string;
   json?: boolean;
+  output?: string;
+  wide?: boolean;
+  columns?: string;
+  headers?: boolean;
+  pager?: boolean;
   yes?: boolean;
   color?: boolean;
   quiet?: boolean;
@@ -54,6 +60,12 @@ export class Ctx {
       json: Boolean(opts.json),
       quiet: Boolean(opts.quiet),
       color: colorAllowed(opts.color, env, process.stderr),
+      format: outputFormat(opts),
+      wide: opts.wide,
+      columns: opts.columns === undefined ? undefined : parseColumnList(opts.columns),
+      headers: opts.headers,
+      pager: opts.pager,
+      env,
     });
     this.settings = loadSettings(env);
     this.actor = actorFromEnv(env, () => os.userInfo().username);
@@ -94,6 +106,7 @@ export class Ctx {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.ui.stopSpinners();
+      this.ui.abort();
       for (const fn of this.closers.splice(0)) await fn().catch(() => undefined);
       const k = this.knex;
       this.knex = undefined;
@@ -110,18 +123,21 @@ export class Ctx {
    */
   async mutate<T>(fn: (trx: Knex.Transaction) => Promise<T>, options: { retries?: number } = {}): Promise<T> {
     const db = await this.db();
-    this.announceTarget();
     const { isDeadlock, translateDbError } = await import('../db/errors.js');
     const retries = options.retries ?? 5;
     for (let attempt = 0; ; attempt++) {
       try {
-        return await db.transaction(async (trx) => {
-          const result = await fn(trx);
-          if (this.dryRun) throw new DryRunRollback(result);
-          return result;
+        const result = await db.transaction(async (trx) => {
+          const r = await fn(trx);
+          if (this.dryRun) throw new DryRunRollback(r);
+          return r;
         });
+        // Named once the change is made (a refused change stays a one-line error).
+        this.announceTarget();
+        return result;
       } catch (err) {
         if (err instanceof DryRunRollback) {
+          this.announceTarget();
           this.ui.info('dry run: the changes were rolled back; nothing was written');
           return err.result as T;
         }
@@ -227,6 +243,23 @@ export async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** -o/--output (and --json, its synonym for json). */
+function outputFormat(opts: GlobalOptions): OutputFormat | undefined {
+  if (opts.output === undefined) return opts.json ? 'json' : undefined;
+  const f = opts.output.trim().toLowerCase();
+  if (!(OUTPUT_FORMATS as readonly string[]).includes(f)) {
+    throw new InvalidInput(`-o/--output "${opts.output}" is not a format: use ${OUTPUT_FORMATS.join(', ')}`);
+  }
+  if (opts.json && f !== 'json') throw new InvalidInput(`--json and -o ${f} disagree: choose one`);
+  return f as OutputFormat;
+}
+
+function parseColumnList(value: string): string[] {
+  const list = value.split(',').map((c) => c.trim().toLowerCase()).filter(Boolean);
+  if (list.length === 0) throw new InvalidInput('--columns: name at least one column, e.g. --columns id,email');
+  return list;
+}
+
 let current: Ctx | undefined;
 
 /** The context of the running command, for main.ts to close (and for SIGINT). */
@@ -274,16 +307,11 @@ export function parseNonNegativeInt(name: string) {
   };
 }
 
-/** `--since`/`--created-since`: YYYY-MM-DD (midnight UTC) or a full ISO 8601 timestamp. */
+/**
+ * Every option that takes a date (`--since`, `--created-since`, `--expired-before`…): a calendar
+ * day of the display time zone (its start), today/yesterday/tomorrow, or an ISO 8601 time (a time
+ * without a zone is read in the display zone). One parser for every group: src/domain/dates.ts.
+ */
 export function parseDateOption(name: string) {
-  return (value: string): Date => {
-    const v = value.trim();
-    const day = /^\d{4}-\d{2}-\d{2}$/.test(v);
-    const iso = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/.test(v);
-    const d = new Date(day ? `${v}T00:00:00Z` : iso && !/(Z|[+-]\d{2}:?\d{2})$/.test(v) ? `${v.replace(' ', 'T')}Z` : v);
-    if ((!day && !iso) || Number.isNaN(d.getTime())) {
-      throw new InvalidInput(`${name} "${value}" is not a date: use YYYY-MM-DD or an ISO 8601 time like 2026-11-25T08:00:00Z`);
-    }
-    return d;
-  };
+  return (value: string): Date => parseDayOrInstant(value, name, 'start');
 }

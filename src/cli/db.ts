@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { action, parsePositiveInt, type Ctx } from './context.js';
 import { InvalidInput } from '../domain/errors.js';
-import { formatCount } from './ui.js';
+import { displayTime, formatCount, zoned } from './ui.js';
 
 export function register(db: Command): void {
   db.addHelpText(
@@ -184,8 +184,8 @@ async function status(ctx: Ctx): Promise<void> {
   await ctx.ui.list(rows, [
     { header: 'migration', value: (r) => r.name },
     { header: 'status', value: (r) => (r.status === 'applied' ? ctx.ui.green('applied') : ctx.ui.red('pending')) },
-    { header: 'batch', value: (r) => r.batch ?? '' },
-    { header: 'applied at (UTC)', value: (r) => r.applied_at ?? '' },
+    { header: 'batch', value: (r) => r.batch ?? '', kind: 'id' },
+    { header: zoned('applied at'), key: 'applied_at', value: (r) => displayTime(r.applied_at) },
   ]);
   for (const name of s.unknown) ctx.ui.warn(`applied migration ${name} is unknown to this build (newer database?)`);
   if (s.locked) ctx.ui.warn('the migration lock is held: if no migration is running, clear it with `billettigue db unlock --yes`');

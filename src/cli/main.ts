@@ -3,7 +3,8 @@
  * code (PRODUCT.md), close the connection. Nothing else in the program exits.
  */
 import { Command, CommanderError } from 'commander';
-import { AppError, EXIT, Interrupted } from '../domain/errors.js';
+import { AppError, EXIT, Interrupted, InvalidInput } from '../domain/errors.js';
+import { isKnownZone } from '../domain/dates.js';
 import { redactUrl } from '../db/config.js';
 import { toolVersion } from '../version.js';
 import { GROUPS } from './groups.js';
@@ -24,7 +25,7 @@ Exit codes: 0 ok, 1 unexpected, 2 bad usage/input, 3 not found, 4 conflict, 5 da
 unreachable/misconfigured, 6 integrity failure, 130 interrupted.`;
 
 /** Options that take a value, to find the group name in argv without parsing. */
-const GLOBAL_WITH_VALUE = new Set(['--db']);
+const GLOBAL_WITH_VALUE = new Set(['--db', '-o', '--output', '--columns']);
 
 function invokedGroup(args: string[]): string | undefined {
   for (let i = 0; i < args.length; i++) {
@@ -45,7 +46,13 @@ export async function buildProgram(args: string[], errorUi: () => Ui): Promise<C
     .description('Administration tool of the Billettigue platform (trajets, reservations, envois, backups).')
     .version(toolVersion(), '-V, --version', 'print the version')
     .option('--db <url>', 'database URL: mysql://user:pass@host:3306/name or sqlite:path/file.sqlite3')
-    .option('--json', 'machine-readable output: one JSON document on stdout, errors as JSON on stderr')
+    .option('--json', 'machine-readable output: one JSON document on stdout, errors as JSON on stderr (same as -o json)')
+    .option('-o, --output <format>', 'table (default on a terminal), tsv (default when piped), csv or json')
+    .option('--wide', 'tables: every column, nothing truncated')
+    .option('--columns <list>', 'tables, tsv, csv: only these columns, in this order (e.g. id,email,status)')
+    .option('--no-headers', 'tables, tsv, csv: no header row')
+    .option('--no-pager', 'never page long output (also BILLETTIGUE_PAGER=cat)')
+    .option('--utc', 'show times in UTC (default: this machine\'s zone, or BILLETTIGUE_TZ); days in --since/--date are then UTC days')
     .option('-y, --yes', 'answer yes to confirmations (required without a terminal)')
     .option('--no-color', 'disable colors (also NO_COLOR=1)')
     .option('-q, --quiet', 'only print results and errors')
@@ -76,8 +83,9 @@ export async function buildProgram(args: string[], errorUi: () => Ui): Promise<C
 }
 
 function fallbackUi(args: string[]): Ui {
+  const o = args.indexOf('-o') >= 0 ? args[args.indexOf('-o') + 1] : args.find((a) => a.startsWith('--output='))?.slice(9);
   return new Ui({
-    json: args.includes('--json'),
+    json: args.includes('--json') || o === 'json' || args[args.indexOf('--output') + 1] === 'json',
     quiet: args.includes('-q') || args.includes('--quiet'),
     color: colorAllowed(args.includes('--no-color') ? false : undefined, process.env, process.stderr),
   });
@@ -111,8 +119,21 @@ export function reportError(err: unknown, ui: Ui): number {
   return EXIT.failure;
 }
 
+/**
+ * The display time zone, set as TZ before anything runs so that tables, show screens and the
+ * day parser (src/domain/dates.ts) all use it: --utc, else BILLETTIGUE_TZ, else the machine's.
+ */
+function setDisplayZone(args: string[]): string | null {
+  const wanted = args.includes('--utc') ? 'UTC' : process.env.BILLETTIGUE_TZ?.trim();
+  if (!wanted) return null;
+  if (!isKnownZone(wanted)) return `BILLETTIGUE_TZ="${wanted}" is not a time zone: use an IANA name such as Europe/Paris or UTC`;
+  process.env.TZ = wanted;
+  return null;
+}
+
 export async function main(argv: string[] = process.argv): Promise<number> {
   const args = argv.slice(2);
+  const zoneError = setDisplayZone(args.slice(0, args.includes('--') ? args.indexOf('--') : undefined));
   let ui: Ui | undefined;
   const errorUi = () => (ui ??= currentContext()?.ui ?? fallbackUi(args));
 
@@ -124,8 +145,11 @@ export async function main(argv: string[] = process.argv): Promise<number> {
   // Ctrl-C: close the connection (the server rolls back the open transaction), exit 130.
   let interrupted = false;
   const onSigint = () => {
+    // While the pager shows the result, Ctrl-C belongs to it (less uses it to stop a search).
+    if (currentContext()?.ui.pagerRunning) return;
     if (interrupted) process.exit(EXIT.interrupted);
     interrupted = true;
+    currentContext()?.ui.abort();
     reportError(new Interrupted(), errorUi());
     const ctx = currentContext();
     // Closing waits for a query in flight; do not let a long one hold Ctrl-C hostage. The server
@@ -137,8 +161,10 @@ export async function main(argv: string[] = process.argv): Promise<number> {
   process.on('SIGTERM', onSigint);
 
   try {
+    if (zoneError) throw new InvalidInput(zoneError);
     const program = await buildProgram(args, errorUi);
     await program.parseAsync(argv);
+    if (!interrupted) await currentContext()?.ui.finish();
     return interrupted ? EXIT.interrupted : EXIT.ok;
   } catch (err) {
     // After Ctrl-C the command fails as its connections close: that is the interruption

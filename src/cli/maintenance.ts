@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { action, parsePositiveInt, type Ctx } from './context.js';
 import { IntegrityError, InvalidInput } from '../domain/errors.js';
+import { displayTime, formatCount, zoned } from './ui.js';
 
 export function register(m: Command): void {
   m.addHelpText(
@@ -93,7 +94,7 @@ async function purgeTokensCmd(ctx: Ctx, opts: { batchSize: number }): Promise<vo
     actor: ctx.actor,
     batchSize: opts.batchSize,
     dryRun: ctx.dryRun,
-    onBatch: (n) => (spinner.text = `purging expired revoked tokens… ${n.toLocaleString('en')} deleted`),
+    onBatch: (n) => (spinner.text = `purging expired revoked tokens… ${formatCount(n)} deleted`),
   });
   spinner.stop();
   if (ctx.ui.json) {
@@ -189,7 +190,7 @@ async function restoreCmd(ctx: Ctx, opts: { id: string; reason?: string }): Prom
   await ctx.ui.record({
     record: `${r.type} ${r.id}`,
     status: r.status,
-    'archived at (UTC)': r.archivedAt ?? '',
+    [zoned('archived at')]: displayTime(r.archivedAt),
     [r.type === 'reservation' ? 'paiement' : 'colis']: r.children.join(', ') || '(none)',
   });
   if (!ctx.dryRun) ctx.ui.success(`restored ${r.type} ${r.id} with ${r.children.length} ${r.type === 'reservation' ? 'paiement' : 'colis'} from the archive`);

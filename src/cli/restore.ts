@@ -6,7 +6,8 @@
 import type { Command } from 'commander';
 import { action, parsePositiveInt, type Ctx } from './context.js';
 import { InvalidInput } from '../domain/errors.js';
-import type { Progress } from './ui.js';
+import { displayTime, formatCount, type Progress } from './ui.js';
+import { localZoneName } from '../domain/dates.js';
 
 interface RestoreOpts {
   dir?: string;
@@ -88,8 +89,8 @@ async function restoreCmd(ctx: Ctx, opts: RestoreOpts, args: string[]): Promise<
   ctx.announceTarget(true);
   ctx.ui.info(`backup:  ${file}`);
   if (m) {
-    ctx.ui.info(`taken:   ${m.finished_at} from ${m.database.display} (${m.server_version}), ${m.scope === 'full' ? 'every table' : `only ${m.tables.map((t) => t.name).join(', ')}`}`);
-    ctx.ui.info(`content: ${m.tables.length} tables, ${rows!.toLocaleString('en')} rows (${m.tables.filter((t) => t.rows > 0).map((t) => `${t.name} ${t.rows.toLocaleString('en')}`).join(', ')})`);
+    ctx.ui.info(`taken:   ${displayTime(m.finished_at)} ${localZoneName()} from ${m.database.display} (${m.server_version}), ${m.scope === 'full' ? 'every table' : `only ${m.tables.map((t) => t.name).join(', ')}`}`);
+    ctx.ui.info(`content: ${m.tables.length} tables, ${formatCount(rows!)} rows (${m.tables.filter((t) => t.rows > 0).map((t) => `${t.name} ${formatCount(t.rows)}`).join(', ')})`);
     ctx.ui.info('verified: manifest checksum and file SHA-256 ok');
   }
   if (prepared.behind.length) {
@@ -163,7 +164,7 @@ async function restoreCmd(ctx: Ctx, opts: RestoreOpts, args: string[]): Promise<
   }
   await ctx.ui.list(tables, [
     { header: 'table', value: (t) => t.name },
-    { header: 'rows', value: (t) => t.rows.toLocaleString('en'), align: 'right' },
+    { header: 'rows', value: (t) => t.rows, align: 'right' },
     { header: 'sha-256', value: (t) => (t.sha256 ? `${t.sha256.slice(0, 16)}…` : '') },
     { header: 'verified', value: (t) => (t.verified ? ctx.ui.green('yes') : prepared.stock ? 'no manifest' : ctx.ui.red('no')) },
   ]);
@@ -176,7 +177,7 @@ async function restoreCmd(ctx: Ctx, opts: RestoreOpts, args: string[]): Promise<
   }
   ctx.ui.info(`after the swap: ${report.postSwapCheck}`);
   ctx.ui.success(
-    `restored ${target.display} from ${file} in ${seconds.toFixed(1)} s: ${tables.length} tables, ${tables.reduce((n, t) => n + t.rows, 0).toLocaleString('en')} rows${m ? ', every table verified against the manifest' : ' (stock dump: not verifiable)'}`,
+    `restored ${target.display} from ${file} in ${seconds.toFixed(1)} s: ${tables.length} tables, ${formatCount(tables.reduce((n, t) => n + t.rows, 0))} rows${m ? ', every table verified against the manifest' : ' (stock dump: not verifiable)'}`,
   );
   if (safety) ctx.ui.info(`safety backup: ${safety}`);
   if (report.undo) ctx.ui.info(`the replaced tables are kept as ${report.undo}: \`billettigue restore --undo\` puts them back`);

@@ -7,6 +7,8 @@ import type { Command } from 'commander';
 import { action, parseDateOption, parsePositiveInt, readStdin, type Ctx } from './context.js';
 import { InvalidInput } from '../domain/errors.js';
 import type { TokenRecord } from '../domain/tokens.js';
+import { displayTime, formatCount, zoned } from './ui.js';
+import { localZoneName } from '../domain/dates.js';
 
 export function register(tokens: Command): void {
   tokens.addHelpText(
@@ -77,17 +79,15 @@ async function readToken(opts: { tokenFile?: string }): Promise<string> {
   return lines[0] ?? '';
 }
 
-function when(iso: string | null): string {
-  return iso ? iso.replace('T', ' ').slice(0, 16) : '';
-}
+const when = displayTime;
 
 function describe(t: TokenRecord): Record<string, unknown> {
   return {
     id: t.id,
     account: t.email ? `${t.email} (id ${t.user_id})` : t.user_id,
-    token: `sha256:${t.token_hash.slice(0, 16)}…`,
-    'revoked (UTC)': when(t.revoked_at),
-    'expires (UTC)': when(t.expires_at),
+    token: t.token_hash ? `sha256:${t.token_hash.slice(0, 16)}…` : '',
+    [zoned('revoked')]: when(t.revoked_at),
+    [zoned('expires')]: when(t.expires_at),
     state: t.expired ? 'expired' : 'active',
     reason: t.reason ?? '',
   };
@@ -111,7 +111,7 @@ async function revoke(ctx: Ctx, opts: { tokenFile?: string; reason?: string }): 
   });
   if (rec.expired) ctx.ui.warn(`this token already expired (${rec.expires_at}): it was refused anyway; purge will remove the row`);
   if (ctx.ui.json) return ctx.ui.printJson({ token: rec, dry_run: ctx.dryRun });
-  ctx.ui.success(`${ctx.dryRun ? 'would revoke' : 'revoked'} the token of ${rec.email ?? `account ${rec.user_id}`} (expires ${when(rec.expires_at)} UTC)`);
+  ctx.ui.success(`${ctx.dryRun ? 'would revoke' : 'revoked'} the token of ${rec.email ?? `account ${rec.user_id}`} (expires ${when(rec.expires_at)} ${localZoneName()})`);
 }
 
 async function list(ctx: Ctx, opts: { account?: string; active?: boolean; expired?: boolean; limit: number; after?: number }): Promise<void> {
@@ -130,8 +130,12 @@ async function list(ctx: Ctx, opts: { account?: string; active?: boolean; expire
     after: opts.after,
   });
   const shown = rows.map(describe);
-  await ctx.ui.list(shown, Object.keys(shown[0] ?? { id: 0 }).map((k) => ({ header: k, value: (r: Record<string, unknown>) => r[k], align: k === 'id' ? ('right' as const) : undefined })), rows);
-  if (rows.length === opts.limit && !ctx.ui.json) ctx.ui.info(`more may follow: add --after ${rows[rows.length - 1]!.id} for the next page`);
+  await ctx.ui.list(
+    shown,
+    Object.keys(shown[0] ?? describe({} as TokenRecord)).map((k) => ({ header: k, value: (r: Record<string, unknown>) => r[k], align: k === 'id' ? ('right' as const) : undefined })),
+    rows,
+    { limit: opts.limit, cursor: (r) => r.id as number },
+  );
 }
 
 async function check(ctx: Ctx, opts: { tokenFile?: string }): Promise<void> {
@@ -153,7 +157,7 @@ async function purge(ctx: Ctx, opts: { expiredBefore?: Date }): Promise<void> {
     deleted = await purgeExpiredTokens(db, {
       before,
       dryRun: ctx.dryRun,
-      onBatch: (n) => (spinner.text = `purging expired revoked tokens: ${n.toLocaleString('en')} deleted`),
+      onBatch: (n) => (spinner.text = `purging expired revoked tokens: ${formatCount(n)} deleted`),
     });
   } finally {
     spinner.stop();
@@ -165,5 +169,5 @@ async function purge(ctx: Ctx, opts: { expiredBefore?: Date }): Promise<void> {
     );
   }
   if (ctx.ui.json) return ctx.ui.printJson({ deleted, expired_before: before.toISOString(), dry_run: ctx.dryRun });
-  ctx.ui.line(`${ctx.dryRun ? 'would delete' : 'deleted'} ${deleted} expired revoked token${deleted === 1 ? '' : 's'} (expired before ${when(before.toISOString())} UTC)`);
+  ctx.ui.line(`${ctx.dryRun ? 'would delete' : 'deleted'} ${deleted} expired revoked token${deleted === 1 ? '' : 's'} (expired before ${when(before.toISOString())} ${localZoneName()})`);
 }

@@ -110,8 +110,7 @@ async function list(ctx: Ctx, opts: ListOpts): Promise<void> {
     limit: opts.limit,
     after: opts.after,
   });
-  await ctx.ui.list(rows, COLUMNS);
-  if (!ctx.ui.json && rows.length === opts.limit) ctx.ui.info(`more may follow: --after ${rows[rows.length - 1]!.id}`);
+  await ctx.ui.list(rows, COLUMNS, rows, { limit: opts.limit, cursor: (z) => z.id });
 }
 
 async function renderZone(ctx: Ctx, z: ZoneView): Promise<void> {
