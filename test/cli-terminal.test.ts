@@ -72,7 +72,7 @@ describe('output that fits (SQLite, demo data)', () => {
     }
     const tsv = await run(['accounts', 'list', '--limit', '3'], { url: db.url });
     const rows = tsv.stdout.trim().split('\n').map((l) => l.split('\t'));
-    expect(rows[0]).toEqual(['id', 'email', 'role', 'name', 'status', 'locked', 'failed_logins']);
+    expect(rows[0]).toEqual(['id', 'email', 'role', 'name', 'status', 'locked', 'verified', 'failed_logins', 'last_login']);
     expect(rows.slice(1).map((r) => r[0])).toEqual(['1', '2', '3']);
     expect(rows.every((r) => r.length === rows[0]!.length)).toBe(true);
 
@@ -83,7 +83,7 @@ describe('output that fits (SQLite, demo data)', () => {
     expect(bad.stderr).toMatch(/^error: --columns: unknown column nope: choose from id, email/);
 
     const csv = await run(['-o', 'csv', 'reservations', 'list', '--limit', '2'], { url: db.url });
-    expect(csv.stdout.split('\n')[0]).toBe('id,trajet,passenger,seats,status,total,paiement');
+    expect(csv.stdout.split('\n')[0]).toBe('id,trajet,passenger,phone,seats,status,refundable,total,paiement,account,booked');
     const json = await runJson<unknown[]>(['-o', 'json', 'accounts', 'list', '--limit', '2'], { url: db.url });
     expect(json.data).toHaveLength(2);
     const badFormat = await run(['-o', 'yaml', 'accounts', 'list'], { url: db.url });

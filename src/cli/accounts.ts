@@ -95,7 +95,7 @@ Examples:
       .option('--reason <text>', 'why, stored in the audit log')
       .option('--dry-run', 'show what would change, then roll back')
       .addHelpText('after', `\nExample:\n  $ billettigue accounts ${verb} jean.dupont@example.fr --reason "ticket 4521"`)
-      .action(action(fn));
+      .action(action((c, o: ChangeOpts, a) => unlessAlready(c, () => fn(c, o, a))));
   }
 
   accounts
@@ -144,7 +144,7 @@ Examples:
       .option('--reason <text>', 'why, stored in the audit log')
       .option('--dry-run', 'show what would change, then roll back')
       .addHelpText('after', `\nExample:\n  $ billettigue accounts ${verb} jean.dupont@example.fr --email --phone`)
-      .action(action((c, o: VerifyOpts, a) => verifyCmd(c, o, a, value)));
+      .action(action((c, o: VerifyOpts, a) => unlessAlready(c, () => verifyCmd(c, o, a, value))));
   }
 
   accounts
@@ -168,7 +168,7 @@ Examples:
   $ billettigue accounts set-role ana@example.fr transporteur --company-name "Ana Trans" --company-type passagers
   $ billettigue accounts set-role 42 admin --yes`,
     )
-    .action(action(setRoleCmd));
+    .action(action((c, o: ProfileOpts & ChangeOpts, a) => unlessAlready(c, () => setRoleCmd(c, o, a))));
 }
 
 // ---- rendering helpers -----------------------------------------------------------------------
@@ -204,6 +204,18 @@ const PAST: Record<string, string> = {
   'reset the password of': 'reset the password of',
   'change the role of': 'changed the role of',
 };
+
+/** A change already in place (unlock an unlocked account) is not an error: say so, exit 0. */
+async function unlessAlready(ctx: Ctx, run: () => Promise<void>): Promise<void> {
+  const { NoChange } = await import('../domain/errors.js');
+  try {
+    await run();
+  } catch (err) {
+    if (!(err instanceof NoChange)) throw err;
+    if (ctx.ui.json) return ctx.ui.printJson({ changed: false, message: err.message, ...err.details, dry_run: ctx.dryRun });
+    ctx.ui.success(`nothing to do: ${err.message}`);
+  }
+}
 
 async function renderChange(ctx: Ctx, verb: string, change: AccountChange, extra: Record<string, unknown> = {}): Promise<void> {
   const a = change.account;

@@ -40,10 +40,24 @@ Examples:
     )
     .action(action<BackupOpts>(takeBackupCmd));
 
+  // `backup create` does what `backup` alone does (create, like every other group).
+  cmd
+    .command('create')
+    .description('take a backup (same as `billettigue backup`)')
+    .option('--dir <dir>', 'backup folder, default ./backups (created 0700)')
+    .option('--name <name>', 'file name (default billettigue_backup_<UTC timestamp>); .sql.gz is added')
+    .option('--tables <t1,t2>', 'only these tables (default: every table of the database)')
+    .addHelpText('after', `
+Examples:
+  $ billettigue backup create
+  $ billettigue backup create --dir /var/backups/billettigue --name before-migration`)
+    .action(action<BackupOpts>(takeBackupCmd));
+
   cmd
     .command('list')
     .description('backups of the folder, newest first: name, date, size, rows, migrations, verified?')
     .option('--dir <dir>', 'backup folder (default ./backups)')
+    .addHelpText('after', `\nExamples:\n  $ billettigue backup list\n  $ billettigue backup ls --json`)
     .action(action<{ dir?: string }>(listCmd));
 
   cmd

@@ -7,7 +7,7 @@ import os from 'node:os';
 import type { Command } from 'commander';
 import type { Knex } from 'knex';
 import { databaseName, resolveTarget, type DbTarget } from '../db/config.js';
-import { InvalidInput } from '../domain/errors.js';
+import { InvalidInput, Unavailable } from '../domain/errors.js';
 import { parseDayOrInstant } from '../domain/dates.js';
 import { loadSettings, type Settings } from '../domain/settings.js';
 import { actorFromEnv } from '../domain/audit.js';
@@ -32,6 +32,8 @@ export interface DbOptions {
   schema?: boolean;
   /** Connect to the server without selecting a database (MySQL `db create`). */
   noDatabase?: boolean;
+  /** May create the SQLite file (`db create`, `db migrate`); every other command refuses to. */
+  create?: boolean;
 }
 
 /** Thrown inside a transaction to roll back a dry run; carries the would-be result out. */
@@ -88,6 +90,17 @@ export class Ctx {
   /** Opens (once) and returns the connection; checks the schema is current unless told not to. */
   async db(options: DbOptions = {}): Promise<Knex> {
     if (!this.knex) {
+      const t = this.target();
+      if (t.kind === 'sqlite' && !options.create) {
+        const { existsSync } = await import('node:fs');
+        // Opening a missing file would create an empty database in whatever folder this runs.
+        if (!existsSync(t.filename)) {
+          throw new Unavailable(
+            `no database at ${t.display} (${t.filename}, resolved from ${t.source === 'default' ? 'the default: no --db, DATABASE_URL or DB_* set' : t.source}): point at yours with --db URL or DATABASE_URL, or create this one with \`billettigue db migrate\``,
+            { code: 'database_missing' },
+          );
+        }
+      }
       const { connect } = await import('../db/connection.js');
       this.knex = await connect(this.target(), { noDatabase: options.noDatabase });
       if (options.schema !== false) {
@@ -218,10 +231,20 @@ export class Ctx {
         throw new InvalidInput('no password source: stdin is not a terminal: use --password-stdin or --generate-password');
       }
       const { password: prompt } = await import('@inquirer/prompts');
-      password = await prompt({ message: 'new password:', mask: '*' }, { output: process.stderr });
-      validatePassword(password, this.settings.passwordMinLength);
-      const again = await prompt({ message: 'repeat the password:', mask: '*' }, { output: process.stderr });
-      if (again !== password) throw new InvalidInput('the two passwords differ: nothing was changed');
+      // A typo at a hidden prompt is easy: ask again, up to three times.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          password = await prompt({ message: 'new password:', mask: '*' }, { output: process.stderr });
+          validatePassword(password, this.settings.passwordMinLength);
+          const again = await prompt({ message: 'repeat the password:', mask: '*' }, { output: process.stderr });
+          if (again !== password) throw new InvalidInput('the two passwords differ');
+          break;
+        } catch (err) {
+          if (!(err instanceof InvalidInput)) throw err;
+          if (attempt >= 3) throw new InvalidInput(`${err.message} (3 attempts): nothing was changed`);
+          this.ui.warn(`${err.message}: try again (${3 - attempt} attempt${3 - attempt === 1 ? '' : 's'} left)`);
+        }
+      }
     }
     validatePassword(password, this.settings.passwordMinLength);
     return { password, generated: false };
@@ -258,6 +281,16 @@ function parseColumnList(value: string): string[] {
   const list = value.split(',').map((c) => c.trim().toLowerCase()).filter(Boolean);
   if (list.length === 0) throw new InvalidInput('--columns: name at least one column, e.g. --columns id,email');
   return list;
+}
+
+/**
+ * An answer given as an exit status, like `grep -q` (e.g. `tokens check`: 1 = not revoked): the
+ * answer is already on stdout, so no `error:` line is printed.
+ */
+export class ExitWith extends Error {
+  constructor(readonly exitCode: number) {
+    super(`exit ${exitCode}`);
+  }
 }
 
 let current: Ctx | undefined;

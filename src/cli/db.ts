@@ -21,11 +21,13 @@ Examples:
 
   db.command('create')
     .description('create the database if it does not exist (MySQL) or the embedded file (SQLite)')
+    .addHelpText('after', `\nExamples:\n  $ billettigue db create\n  $ billettigue --db mysql://root@127.0.0.1:3306/billettigue db create`)
     .action(action(createDb));
 
   db.command('migrate')
     .description('apply every pending migration')
     .option('--dry-run', 'list the migrations that would be applied, change nothing')
+    .addHelpText('after', `\nExamples:\n  $ billettigue db migrate\n  $ billettigue db migrate --dry-run`)
     .action(action(migrate));
 
   db.command('rollback')
@@ -46,6 +48,7 @@ Examples:
 
   db.command('status')
     .description('applied and pending migrations, with dates')
+    .addHelpText('after', `\nExamples:\n  $ billettigue db status\n  $ billettigue db status --json`)
     .action(action(status));
 
   db.command('seed')
@@ -56,6 +59,7 @@ Examples:
     .option('--password-stdin', 'read the admin password from the first line of stdin')
     .option('--generate-password', 'generate the admin password and print it once')
     .option('--dry-run', 'show what would be inserted, then roll back')
+    .addHelpText('after', `\nExamples:\n  $ billettigue db seed\n  $ billettigue db seed --admin-email admin@example.fr --generate-password`)
     .action(action(seed));
 
   db.command('reset')
@@ -73,6 +77,7 @@ Examples:
 
   db.command('unlock')
     .description('clear a migration lock left by a killed process (only when no migration runs)')
+    .addHelpText('after', `\nExample:\n  $ billettigue db unlock --yes`)
     .action(action(unlock));
 }
 
@@ -81,7 +86,7 @@ async function createDb(ctx: Ctx): Promise<void> {
   if (target.kind === 'sqlite') {
     const { existsSync } = await import('node:fs');
     const existed = existsSync(target.filename);
-    await ctx.db({ schema: false });
+    await ctx.db({ schema: false, create: true });
     ctx.ui.success(existed ? `${target.display} already exists` : `created ${target.display}`);
     if (ctx.ui.json) ctx.ui.printJson({ target: target.display, created: !existed });
     return;
@@ -100,7 +105,7 @@ async function createDb(ctx: Ctx): Promise<void> {
 }
 
 async function migrate(ctx: Ctx): Promise<void> {
-  const knex = await ctx.db({ schema: false });
+  const knex = await ctx.db({ schema: false, create: !ctx.dryRun });
   const { migrateLatest, migrationStatus } = await import('../db/migrator.js');
   ctx.ui.info(`target: ${ctx.target().display}`);
   // DDL commits as it runs on MySQL: a dry run cannot apply-and-roll-back, so it lists instead.
@@ -204,6 +209,9 @@ async function seed(ctx: Ctx, opts: SeedOpts): Promise<void> {
   const { normalizeEmail, requireText } = await import('../domain/validate.js');
   const rawEmail = opts.adminEmail ?? ctx.env.ADMIN_EMAIL;
   const email = rawEmail ? normalizeEmail(rawEmail) : undefined;
+  if (!email && (opts.generatePassword || opts.passwordStdin)) {
+    throw new InvalidInput(`${opts.generatePassword ? '--generate-password' : '--password-stdin'} is the admin account's password: it needs --admin-email E (or ADMIN_EMAIL)`);
+  }
   const firstName = requireText(opts.adminFirstName, '--admin-first-name');
   const lastName = requireText(opts.adminLastName, '--admin-last-name');
   const knex = await ctx.db();

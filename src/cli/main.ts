@@ -6,14 +6,13 @@ import { Command, CommanderError } from 'commander';
 import { AppError, EXIT, Interrupted, InvalidInput } from '../domain/errors.js';
 import { isKnownZone } from '../domain/dates.js';
 import { redactUrl } from '../db/config.js';
-import { toolVersion } from '../version.js';
 import { GROUPS } from './groups.js';
-import { currentContext } from './context.js';
+import { ExitWith, currentContext } from './context.js';
 import { Ui, colorAllowed } from './ui.js';
 
 const EXAMPLES = `
 Examples:
-  $ billettigue db migrate && billettigue db seed --generate-password
+  $ billettigue db migrate && billettigue db seed --admin-email admin@example.fr --generate-password
   $ billettigue accounts list --locked --search dupont
   $ billettigue accounts show jean.dupont@example.fr
   $ billettigue --db mysql://root@127.0.0.1:3306/billettigue doctor
@@ -41,10 +40,10 @@ function invokedGroup(args: string[]): string | undefined {
   return undefined;
 }
 
-export async function buildProgram(args: string[], errorUi: () => Ui): Promise<Command> {
+export async function buildProgram(args: string[], errorUi: () => Ui, options: { all?: boolean } = {}): Promise<Command> {
   const program = new Command('billettigue')
     .description('Administration tool of the Billettigue platform (trajets, reservations, envois, backups).')
-    .version(toolVersion(), '-V, --version', 'print the version')
+    .option('-V, --version', 'print the version, build, Node and (with a target) the server version: same as `billettigue version`')
     .option('--db <url>', 'database URL: mysql://user:pass@host:3306/name or sqlite:path/file.sqlite3')
     .option('--json', 'machine-readable output: one JSON document on stdout, errors as JSON on stderr (same as -o json)')
     .option('-o, --output <format>', 'table (default on a terminal), tsv (default when piped), csv or json')
@@ -60,6 +59,8 @@ export async function buildProgram(args: string[], errorUi: () => Ui): Promise<C
     .enablePositionalOptions(false)
     .addHelpText('after', EXAMPLES);
 
+  // Every verb's help lists the global flags too.
+  program.configureHelp({ showGlobalOptions: true });
   program.exitOverride();
   program.configureOutput({
     writeOut: (s) => process.stdout.write(s),
@@ -76,10 +77,47 @@ export async function buildProgram(args: string[], errorUi: () => Ui): Promise<C
     const cmd = program.command(name).description(group.description);
     cmd.exitOverride();
     cmd.showSuggestionAfterError(true);
-    if (name === wanted) (await group.load()).register(cmd);
+    if (name === wanted || options.all) {
+      (await group.load()).register(cmd);
+      addAliases(cmd);
+    }
   }
   // Sub-commands inherit the error/exit handling of their parent when created after it.
   return program;
+}
+
+/**
+ * The same verbs everywhere (create/delete; the old names stay as aliases) and the short forms
+ * people type in gh and kubectl: ls, get, rm.
+ */
+const RENAMES: Record<string, { name?: string; aliases: string[] }> = {
+  list: { aliases: ['ls'] },
+  show: { aliases: ['get'] },
+  delete: { aliases: ['rm'] },
+  add: { name: 'create', aliases: ['add'] },
+  remove: { name: 'delete', aliases: ['remove', 'rm'] },
+};
+
+function addAliases(group: Command): void {
+  for (const verb of group.commands) {
+    const r = RENAMES[verb.name()];
+    if (!r) continue;
+    if (r.name && group.commands.some((c) => c.name() === r.name)) continue;
+    if (r.name) verb.name(r.name);
+    const taken = new Set(group.commands.flatMap((c) => [c.name(), ...c.aliases()]));
+    for (const a of r.aliases) if (!taken.has(a) || verb.aliases().includes(a)) verb.alias(a);
+  }
+}
+
+/**
+ * `help accounts list` is `accounts list --help`; `--version`/`-V` is the `version` command.
+ */
+function rewriteArgs(args: string[]): string[] {
+  const words = args.filter((a) => !a.startsWith('-'));
+  if (args[0] === 'help' && words.length >= 2) return [...args.slice(1), '--help'];
+  const v = args.findIndex((a) => a === '--version' || a === '-V');
+  if (v >= 0 && words.length === 0) return ['version', ...args.filter((_, i) => i !== v)];
+  return args;
 }
 
 function fallbackUi(args: string[]): Ui {
@@ -99,6 +137,7 @@ export function reportError(err: unknown, ui: Ui): number {
     // Commander already printed its message through outputError.
     return err.exitCode === 0 ? EXIT.ok : EXIT.invalid;
   }
+  if (err instanceof ExitWith) return err.exitCode;
   if (err instanceof AppError) {
     if (debug && err.stack) process.stderr.write(redactUrl(err.stack) + '\n');
     ui.error(err.code, redactUrl(err.message), err.details);
@@ -132,7 +171,8 @@ function setDisplayZone(args: string[]): string | null {
 }
 
 export async function main(argv: string[] = process.argv): Promise<number> {
-  const args = argv.slice(2);
+  const args = rewriteArgs(argv.slice(2));
+  argv = [...argv.slice(0, 2), ...args];
   const zoneError = setDisplayZone(args.slice(0, args.includes('--') ? args.indexOf('--') : undefined));
   let ui: Ui | undefined;
   const errorUi = () => (ui ??= currentContext()?.ui ?? fallbackUi(args));

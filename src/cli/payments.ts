@@ -39,12 +39,14 @@ Examples:
     .description('revenue summary: totals by status and by month (same as list --summary)')
     .option('--status <status>', 'pending, completed, failed or refunded')
     .option('--since <date>', 'payment date on or after this day (local, YYYY-MM-DD) or time (ISO 8601 with a zone)')
+.addHelpText('after', `\nExample:\n  $ billettigue payments summary --since 2026-01-01`)
     .action(action((ctx: Ctx, opts: ListOpts) => summary(ctx, opts)));
 
   cmd
     .command('show')
     .description('a paiement with its reservation and trajet')
     .argument('<id>', 'paiement id', id)
+    .addHelpText('after', `\nExample:\n  $ billettigue payments show 1001`)
     .action(action(show));
 }
 

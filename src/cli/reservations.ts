@@ -42,6 +42,7 @@ Examples:
     .command('show')
     .description('a reservation with its trajet and paiement')
     .argument('<id>', 'reservation id', id)
+    .addHelpText('after', `\nExamples:\n  $ billettigue reservations show 1001\n  $ billettigue reservations get 1001 --json`)
     .action(action(show));
 
   cmd

@@ -19,7 +19,7 @@ Examples:
   $ billettigue roles delete support --yes`,
   );
 
-  roles.command('list').description('every role with its number of accounts').action(action(list));
+  roles.command('list').description('every role with its number of accounts').addHelpText('after', `\nExamples:\n  $ billettigue roles list\n  $ billettigue roles ls --json`).action(action(list));
 
   roles
     .command('show')

@@ -4,7 +4,7 @@
  * output by their SHA-256 hash only.
  */
 import type { Command } from 'commander';
-import { action, parseDateOption, parsePositiveInt, readStdin, type Ctx } from './context.js';
+import { ExitWith, action, parseDateOption, parsePositiveInt, readStdin, type Ctx } from './context.js';
 import { InvalidInput } from '../domain/errors.js';
 import type { TokenRecord } from '../domain/tokens.js';
 import { displayTime, formatCount, zoned } from './ui.js';
@@ -19,7 +19,7 @@ Its "sub" must be the account id and its "exp" the expiry; the signature is not 
 
 Examples:
   $ printf %s "$JWT" | billettigue tokens revoke --reason "stolen laptop"
-  $ billettigue tokens check --token-file ./token.txt && echo revoked
+  $ billettigue tokens check --token-file ./token.txt -q && echo "refuse this token"
   $ billettigue tokens list --account jean.dupont@example.fr --active
   $ billettigue tokens purge --dry-run`,
   );
@@ -46,7 +46,7 @@ Examples:
 
   tokens
     .command('check')
-    .description('is this token revoked? exit 0 when it is, 3 when it is not')
+    .description('is this token revoked? prints revoked or not revoked; exit 0 when it is, 1 when it is not (like grep -q)')
     .option('--token-file <path>', 'read the token from this file instead of stdin')
     .addHelpText('after', '\nExample:\n  $ printf %s "$JWT" | billettigue tokens check --quiet; echo $?')
     .action(action(check));
@@ -138,12 +138,24 @@ async function list(ctx: Ctx, opts: { account?: string; active?: boolean; expire
   );
 }
 
+/** The answer on stdout, the status like `grep -q`: 0 revoked, 1 not revoked (2+ for errors). */
 async function check(ctx: Ctx, opts: { tokenFile?: string }): Promise<void> {
   const token = await readToken(opts);
   const { checkToken } = await import('../domain/tokens.js');
-  const rec = await checkToken(await ctx.db(), token);
+  const { NotFound } = await import('../domain/errors.js');
+  let rec: TokenRecord;
+  try {
+    rec = await checkToken(await ctx.db(), token);
+  } catch (err) {
+    if (!(err instanceof NotFound && err.code === 'token_not_revoked')) throw err;
+    if (ctx.ui.json) ctx.ui.printJson({ revoked: false });
+    else if (!ctx.ui.quiet) ctx.ui.line('not revoked');
+    throw new ExitWith(1);
+  }
   if (ctx.ui.json) return ctx.ui.printJson({ revoked: true, token: rec });
-  await ctx.ui.record(describe(rec), rec, 'revoked');
+  if (ctx.ui.quiet) return;
+  ctx.ui.line('revoked');
+  await ctx.ui.record(describe(rec), rec);
 }
 
 async function purge(ctx: Ctx, opts: { expiredBefore?: Date }): Promise<void> {

@@ -107,6 +107,7 @@ Examples:
     .command('show')
     .description('a trajet with its carrier, occupancy, reservations and paiements')
     .argument('<id>', 'trajet id', id)
+    .addHelpText('after', `\nExamples:\n  $ billettigue trajets show 42\n  $ billettigue trajets show 42 --json | jq .occupancy`)
     .action(action(show));
 
   cmd

@@ -181,7 +181,8 @@ export class Ui {
   }
 
   private selectColumns<T>(columns: Column<T>[]): Column<T>[] {
-    if (!this.wanted) return columns.filter((c) => this.wide || !c.wide);
+    // Piped (tsv, csv) every column is there: --wide is about what fits on a screen.
+    if (!this.wanted) return columns.filter((c) => this.wide || !c.wide || this.format !== 'table');
     const byKey = new Map(columns.map((c) => [columnKey(c), c]));
     const unknown = this.wanted.filter((k) => !byKey.has(k));
     if (unknown.length > 0) {
