@@ -116,8 +116,8 @@ export async function fillMysql(knex: Knex, size: BenchContext['size']): Promise
     `INSERT INTO zones_desservies (id, city_name, region, zone_type, service_frequency, max_weight_capacity, transporteur_id, created_at, updated_at)
      SELECT seq, CONCAT('Ville ', seq DIV ${s.transporteurs}), IF(seq % 2 = 0, NULL, 'Île-de-France'), ELT(1 + seq % 3, 'pickup_only','delivery_only','both'), ELT(1 + seq % 5, 'daily','weekly','monthly','on_demand', NULL),
        IF(seq % 2 = 0, NULL, 100.25), 1 + seq % ${s.transporteurs}, ${t0}, ${t0} FROM seq_1_to_${s.zones}`,
-    `INSERT INTO revoked_tokens (id, token, token_hash, user_id, revoked_at, expires_at, reason)
-     SELECT seq, CONCAT('eyJhbGciOiJIUzI1NiJ9.', TO_BASE64(SHA2(seq, 512))), SHA2(CONCAT('tok', seq), 256), 1 + seq % ${s.comptes}, ${t0}, ${t0} + INTERVAL 30 DAY, IF(seq % 3 = 0, NULL, 'logout') FROM seq_1_to_${s.tokens}`,
+    `INSERT INTO revoked_tokens (id, token, user_id, revoked_at, expires_at, reason)
+     SELECT seq, CONCAT('eyJhbGciOiJIUzI1NiJ9.', TO_BASE64(SHA2(seq, 512))), 1 + seq % ${s.comptes}, ${t0}, ${t0} + INTERVAL 30 DAY, IF(seq % 3 = 0, NULL, 'logout') FROM seq_1_to_${s.tokens}`,
     `INSERT INTO audit_log (id, actor, action, target_type, target_id, reason, before_json, after_json, created_at)
      SELECT seq, 'ops', 'accounts.lock', 'compte', seq, NULL, '{"locked":false}', '{"locked":true}', ${t0} FROM seq_1_to_${s.audit}`,
   ];
@@ -153,7 +153,7 @@ export async function fillSqlite(knex: Knex, size: BenchContext['size']): Promis
     `${seq(s.envois)} INSERT INTO envois SELECT seq, 'Envoi de livres n°' || seq, ${pick(['pending', 'accepted', 'in_transit', 'delivered', 'cancelled'], 'seq')}, 1 + seq % ${users}, 'Destinataire ' || seq, '+33 7 ' || seq, 1 + seq % ${s.transporteurs}, ${s.transporteurs + s.admins + 1} + seq % ${users}, '2025-01-01 00:00:00', '2025-01-01 00:00:00' FROM q`,
     `${seq(s.colis)} INSERT INTO colis SELECT seq, 'Colis' || char(9) || 'tab' || char(10) || 'ligne ' || seq, 0.5 + (seq % 200) / 10.0, CASE WHEN seq % 3 = 0 THEN NULL ELSE '30x20x10' END, 5 + (seq % 200) / 5.0, ${pick(['pending', 'packaged', 'shipped', 'delivered', 'lost'], 'seq')}, 1 + seq % ${s.envois}, '2025-01-01 00:00:00', '2025-01-01 00:00:00' FROM q`,
     `${seq(s.zones)} INSERT INTO zones_desservies SELECT seq, 'Ville ' || (seq / ${s.transporteurs}), CASE WHEN seq % 2 = 0 THEN NULL ELSE 'Île-de-France' END, ${pick(['pickup_only', 'delivery_only', 'both'], 'seq')}, ${pick(['daily', 'weekly', 'monthly', 'on_demand', 'NULL'], 'seq')}, CASE WHEN seq % 2 = 0 THEN NULL ELSE 100.25 END, 1 + seq % ${s.transporteurs}, '2025-01-01 00:00:00', '2025-01-01 00:00:00' FROM q`,
-    `${seq(s.tokens)} INSERT INTO revoked_tokens SELECT seq, 'eyJhbGciOiJIUzI1NiJ9.' || hex(randomblob(48)), lower(hex(randomblob(32))), 1 + seq % ${s.comptes}, '2025-01-01 00:00:00', '2025-01-31 00:00:00', CASE WHEN seq % 3 = 0 THEN NULL ELSE 'logout' END FROM q`,
+    `${seq(s.tokens)} INSERT INTO revoked_tokens SELECT seq, 'eyJhbGciOiJIUzI1NiJ9.' || hex(randomblob(48)), 1 + seq % ${s.comptes}, '2025-01-01 00:00:00', '2025-01-31 00:00:00', CASE WHEN seq % 3 = 0 THEN NULL ELSE 'logout' END FROM q`,
     `${seq(s.audit)} INSERT INTO audit_log SELECT seq, 'ops', 'accounts.lock', 'compte', seq, NULL, '{"locked":false}', '{"locked":true}', '2025-01-01 00:00:00' FROM q`,
   ];
   await knex.raw('PRAGMA foreign_keys = OFF');

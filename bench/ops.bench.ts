@@ -181,8 +181,8 @@ export async function generate(k: Knex, z: Sizes, log: (m: string) => void): Pro
   );
   await step(
     'revoked_tokens',
-    `insert into revoked_tokens (token, token_hash, user_id, revoked_at, expires_at, reason)
-     select concat('tok-', seq), sha2(concat('tok-', seq), 256), ${A + T} + 1 + seq % ${U},
+    `insert into revoked_tokens (token, user_id, revoked_at, expires_at, reason)
+     select concat('tok-', seq), ${A + T} + 1 + seq % ${U},
        ${now} - interval (seq % 60) day, ${now} + interval (cast(seq % 60 as signed) - 30) day, 'logout'
      from seq_1_to_${z.tokens}`,
   );

@@ -130,7 +130,7 @@ describe.each(testedKinds())('db commands on %s', (kind) => {
     // Rows at stake, no terminal, no --yes: exit 2, every table still there with its rows.
     const tablesBefore = (await listTables(db.knex)).sort();
     const countsBefore = await tableCounts(db.knex, ['comptes', 'roles']);
-    for (const args of [['db', 'rollback', '--all'], ['db', 'rollback', '--step', '7'], ['db', 'reset']]) {
+    for (const args of [['db', 'rollback', '--all'], ['db', 'rollback', '--step', String(knownMigrations().length)], ['db', 'reset']]) {
       const refused = await run([...args, '--dir', db.dir], { url: db.url });
       expect(refused.code, refused.stderr).toBe(2);
       expect(refused.stderr).toMatch(/roles +3 rows/);

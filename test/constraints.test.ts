@@ -85,7 +85,7 @@ describe.each(testedKinds())('database constraints on %s', (kind) => {
     await expect(db.knex('paiements').where({ reservation_id: ids.reservationId }).update({ status: 'stolen' })).rejects.toThrow();
   });
 
-  it('colis refuse a weight <= 0 and a negative cost; zones refuse bad types and duplicates', async () => {
+  it('colis refuse a weight < 0 and a negative cost; zones refuse bad types and duplicates', async () => {
     const u = (await db.knex('roles').where({ name: 'user' }).first('id')) as { id: number };
     const [cid] = await db.knex('comptes').insert({ email: 'u@x.fr', password_hash: 'x', role_id: u.id, created_at: now, updated_at: now });
     const [uid] = await db.knex('utilisateurs').insert({ first_name: 'U', last_name: 'V', phone_number: '+33600000003', compte_id: cid, created_at: now, updated_at: now });
@@ -94,7 +94,8 @@ describe.each(testedKinds())('database constraints on %s', (kind) => {
       compte_id: cid, created_at: now, updated_at: now,
     });
     const c = { description: 'c', weight: '1.00', shipping_cost: '6.50', envoi_id: envoiId, created_at: now, updated_at: now };
-    await expect(db.knex('colis').insert({ ...c, weight: '0.00' })).rejects.toThrow();
+    await expect(db.knex('colis').insert({ ...c, weight: '-0.01' })).rejects.toThrow();
+    await db.knex('colis').insert({ ...c, weight: '0.00' }); // the seed: MIN 0
     await expect(db.knex('colis').insert({ ...c, shipping_cost: '-1.00' })).rejects.toThrow();
     await expect(db.knex('colis').insert({ ...c, status: 'teleported' })).rejects.toThrow();
     await expect(db.knex('envois').where({ id: envoiId }).update({ status: 'lost' })).rejects.toThrow();
@@ -106,10 +107,14 @@ describe.each(testedKinds())('database constraints on %s', (kind) => {
     await expect(db.knex('zones_desservies').insert(z)).rejects.toThrow();
   });
 
-  it('revoked_tokens: token_hash is unique', async () => {
-    const t = { token: 'a.b.c', token_hash: 'f'.repeat(64), user_id: ids.compteId, expires_at: now };
+  it("revoked_tokens: the seed's columns alone make a row (as the app inserts it); a token is unique", async () => {
+    const t = { token: 'a.b.c', user_id: ids.compteId, revoked_at: now, expires_at: now, reason: 'logout' };
     await db.knex('revoked_tokens').insert(t);
     await expect(db.knex('revoked_tokens').insert(t)).rejects.toThrow();
+    if (kind === 'mysql') {
+      const [row] = (await db.knex.raw('select token_hash, sha2(token, 256) as h from revoked_tokens')) as [Array<{ token_hash: string; h: string }>];
+      expect(row[0]!.token_hash).toBe(row[0]!.h);
+    }
   });
 
   it('foreign keys: a role in use cannot be deleted; deleting a compte removes its profile', async () => {
@@ -122,6 +127,14 @@ describe.each(testedKinds())('database constraints on %s', (kind) => {
   });
 
   if (kind === 'mysql') {
+    it("a CHECK failure is translated by errno (MariaDB 4025), whatever name mysql2 gives it", async () => {
+      const { translateDbError } = await import('../src/db/errors.js');
+      const raw = (await db.knex('trajets').insert(trajet({ price: '-1.00' })).then(() => null, (e: unknown) => e)) as { errno: number; code: string };
+      // mysql2 maps 4025 to an unrelated MySQL name (ER_INNODB_AUTOEXTEND_SIZE_OUT_OF_RANGE here).
+      expect([4025, 3819]).toContain(raw.errno);
+      expect(translateDbError(raw, 'trajet')).toMatchObject({ exitCode: 2, code: 'check_violation', message: expect.stringMatching(/^trajet: refused by a CHECK constraint of the database/) });
+    });
+
     it('MySQL refusals of values a column cannot hold become one-line bad-input errors (exit 2)', async () => {
       const { translateDbError } = await import('../src/db/errors.js');
       const { InvalidInput } = await import('../src/domain/errors.js');

@@ -137,7 +137,7 @@ const PLANTS: LaxPlant[] = [
   },
   {
     rule: 'check_colis',
-    plant: (trx, ids) => trx('colis').where('id', ids.cPending).update({ weight: '0.00' }),
+    plant: (trx, ids) => trx('colis').where('id', ids.cPending).update({ weight: '-1.00' }),
     expect: (ids) => ({ check_colis: [`colis:${ids.cPending}`] }),
   },
   {

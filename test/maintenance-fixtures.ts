@@ -181,7 +181,6 @@ export async function plantPlatform(knex: Knex, now = new Date()): Promise<Plant
   const token = (name: string, expiresDays: number) =>
     insert('revoked_tokens', name, {
       token: `token-${name}`,
-      token_hash: name.padEnd(64, '0').slice(0, 64),
       user_id: ids.user1,
       revoked_at: at(-50),
       expires_at: at(expiresDays),

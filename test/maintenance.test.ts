@@ -11,11 +11,12 @@ import { PRODUCT_TABLES } from '../src/db/schema.js';
 
 interface CheckJson {
   clean: boolean;
+  integrity_clean: boolean;
   violation_count: number;
   rules_checked: number;
-  settings: { refund_rate_pct: string; colis_base: string; colis_per_kg: string; note: string };
-  rules: Array<{ rule: string; table: string; description: string; violations: number }>;
+  rules: Array<{ rule: string; class: string; table: string; description: string; violations: number }>;
   violations: Array<{ rule: string; table: string; id: number; detail: string }>;
+  pricing: { violation_count: number; settings: Record<string, string>; violations: unknown[] };
 }
 
 describe.each(testedKinds())('billettigue maintenance on %s', (kind) => {
@@ -81,15 +82,24 @@ describe.each(testedKinds())('billettigue maintenance on %s', (kind) => {
     }
   });
 
-  it('check uses the current settings (BILLETTIGUE_REFUND_RATE) and --rule narrows it', async () => {
-    const j = await runJson<CheckJson>(['maintenance', 'check', '--rule', 'reservation_supplement_formula'], {
-      ...opts(),
-      env: { BILLETTIGUE_REFUND_RATE: '15' },
-    });
-    expect(j.code).toBe(6);
-    expect(j.data.settings).toMatchObject({ refund_rate_pct: '15', colis_base: '5.00', colis_per_kg: '1.50' });
-    expect(j.data.rules.map((r) => r.rule)).toEqual(['reservation_supplement_formula']);
-    expect(j.data.violation_count).toBe(5);
+  it('check prices with the current settings (BILLETTIGUE_REFUND_RATE): differences are warnings unless --strict-pricing; --rule narrows it', async () => {
+    const env = { BILLETTIGUE_REFUND_RATE: '15' };
+    const j = await runJson<CheckJson>(['maintenance', 'check', '--rule', 'reservation_supplement_formula'], { ...opts(), env });
+    expect(j.code).toBe(0);
+    expect(j.data.pricing.settings).toMatchObject({ refund_rate_pct: '15', colis_base: '5.00', colis_per_kg: '1.50' });
+    expect(j.data.rules).toEqual([expect.objectContaining({ rule: 'reservation_supplement_formula', class: 'pricing', violations: 5 })]);
+    expect(j.data).toMatchObject({ clean: true, integrity_clean: true, violation_count: 0, violations: [] });
+    expect(j.data.pricing.violation_count).toBe(5);
+    expect(j.data.pricing.violations).toHaveLength(5);
+    const t = await run(['maintenance', 'check'], { ...opts(), env });
+    expect(t.code).toBe(0);
+    expect(t.stdout).toMatch(/reservation_supplement_formula\s*│\s*reservations/);
+    expect(t.stderr).toMatch(/warning: pricing: 5 amount\(s\) differ from the current settings \(reservation_supplement_formula \(5\)\)/);
+    expect(t.stderr).toMatch(/integrity clean: \d+ rules hold/);
+    const strict = await runJson<CheckJson>(['maintenance', 'check', '--strict-pricing'], { ...opts(), env });
+    expect(strict.code).toBe(6);
+    expect(strict.data.clean).toBe(false);
+    expect(JSON.parse(strict.stderr.trim().split('\n').pop()!)).toMatchObject({ error: { code: 'invariants_violated', message: '5 violations of 1 rule: reservation_supplement_formula (5)' } });
   });
 
   it('check --rule with an unknown rule is exit 2; --list-rules needs no database work', async () => {

@@ -16,10 +16,20 @@ const PAST = 1600000000; // 2020-09-13
 describe('decodeJwt', () => {
   it('reads sub (number or digits) and exp without the secret', () => {
     const t = jwt({ sub: '42', exp: FUTURE, iat: 1 });
-    expect(decodeJwt(`  Bearer ${t}\n`)).toEqual({ token: t, hash: tokenHash(t), sub: 42, expiresAt: new Date(FUTURE * 1000) });
-    expect(decodeJwt(jwt({ sub: 7, exp: FUTURE + 0.5 })).sub).toBe(7);
+    expect(decodeJwt(`  Bearer ${t}\n`)).toEqual({ token: t, hash: tokenHash(t), accountId: 42, accountClaim: 'sub', expiresAt: new Date(FUTURE * 1000) });
+    expect(decodeJwt(jwt({ sub: 7, exp: FUTURE + 0.5 })).accountId).toBe(7);
     // alg "none" tokens have an empty signature: still decodable.
-    expect(decodeJwt(jwt({ sub: 1, exp: FUTURE }).replace(/\.[^.]*$/, '.')).sub).toBe(1);
+    expect(decodeJwt(jwt({ sub: 1, exp: FUTURE }).replace(/\.[^.]*$/, '.')).accountId).toBe(1);
+  });
+
+  it("finds the account where the platform app puts it: sub, else id, userId, user_id, or the configured claims", () => {
+    expect(decodeJwt(jwt({ id: 5, email: 'a@b.fr', exp: FUTURE }))).toMatchObject({ accountId: 5, accountClaim: 'id' });
+    expect(decodeJwt(jwt({ sub: 'a@b.fr', userId: '6', exp: FUTURE }))).toMatchObject({ accountId: 6, accountClaim: 'userId' });
+    expect(decodeJwt(jwt({ user_id: 8, exp: FUTURE }))).toMatchObject({ accountId: 8, accountClaim: 'user_id' });
+    expect(decodeJwt(jwt({ sub: 1, uid: 9, exp: FUTURE }), { accountClaims: ['uid'] })).toMatchObject({ accountId: 9, accountClaim: 'uid' });
+    expect(() => decodeJwt(jwt({ sub: 1, exp: FUTURE }), { accountClaims: ['uid'] })).toThrow(/no account claim \(looked for "uid"; set BILLETTIGUE_JWT_ACCOUNT_CLAIM/);
+    // `tokens check` does not need the account.
+    expect(decodeJwt(jwt({ exp: FUTURE }), { requireAccount: false }).accountId).toBeNull();
   });
 
   const b = (x: unknown) => Buffer.from(JSON.stringify(x)).toString('base64url');
@@ -31,7 +41,7 @@ describe('decodeJwt', () => {
     ['payload not JSON', `${h}.bm90IGpzb24.sig`, /payload is not base64url-encoded JSON/],
     ['payload an array', `${h}.${b([1])}.sig`, /payload is not a JSON object/],
     ['header without alg', `${b({ typ: 'JWT' })}.${b({ sub: 1, exp: FUTURE })}.sig`, /no "alg"/],
-    ['no sub', jwt({ exp: FUTURE }), /no "sub"/],
+    ['no account claim', jwt({ exp: FUTURE }), /no account claim \(looked for "sub", "id", "userId", "user_id"/],
     ['sub an email', jwt({ sub: 'a@b.fr', exp: FUTURE }), /"sub" is not an account id/],
     ['sub zero', jwt({ sub: 0, exp: FUTURE }), /"sub" is not an account id/],
     ['no exp', jwt({ sub: 1 }), /no "exp"/],

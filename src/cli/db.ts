@@ -83,25 +83,17 @@ Examples:
 
 async function createDb(ctx: Ctx): Promise<void> {
   const target = ctx.target();
-  if (target.kind === 'sqlite') {
-    const { existsSync } = await import('node:fs');
-    const existed = existsSync(target.filename);
-    await ctx.db({ schema: false, create: true });
-    ctx.ui.success(existed ? `${target.display} already exists` : `created ${target.display}`);
-    if (ctx.ui.json) ctx.ui.printJson({ target: target.display, created: !existed });
-    return;
+  const { engineFor } = await import('../db/engines/index.js');
+  const engine = engineFor(target.kind);
+  if (engine.server) {
+    if (!('database' in target) || !target.database) throw new InvalidInput('no database name in the target: add it to the URL (…://host/name) or set DB_NAME');
+    if (!/^[A-Za-z0-9_$-]{1,64}$/.test(target.database)) {
+      throw new InvalidInput(`database name "${target.database}" is not allowed: use letters, digits, _ $ -`);
+    }
   }
-  if (!target.database) throw new InvalidInput('no database name in the target: add it to the URL (mysql://…/name) or set DB_NAME');
-  if (!/^[A-Za-z0-9_$-]{1,64}$/.test(target.database)) {
-    throw new InvalidInput(`database name "${target.database}" is not allowed: use letters, digits, _ $ -`);
-  }
-  const knex = await ctx.db({ schema: false, noDatabase: true });
-  const { rawRows } = await import('../db/dialect.js');
-  const before = await rawRows(knex, 'select schema_name from information_schema.schemata where schema_name = ?', [target.database]);
-  await knex.raw('CREATE DATABASE IF NOT EXISTS ?? CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci', [target.database]);
-  const created = before.length === 0;
-  ctx.ui.success(created ? `created database ${target.database} on ${target.display}` : `database ${target.database} already exists on ${target.display}`);
-  if (ctx.ui.json) ctx.ui.printJson({ target: target.display, database: target.database, created });
+  const created = await engine.createDatabase(target);
+  ctx.ui.success(created ? `created ${target.display}` : `${target.display} already exists`);
+  if (ctx.ui.json) ctx.ui.printJson({ target: target.display, created });
 }
 
 async function migrate(ctx: Ctx): Promise<void> {

@@ -70,14 +70,18 @@ Examples:
     .option('--limit <n>', 'violations listed per rule (all are counted)', parsePositiveInt('--limit', 100_000), 100)
     .option('--rule <code...>', 'only these rules (see --list-rules)')
     .option('--list-rules', 'print the rules and exit')
+    .option('--strict-pricing', 'pricing differences fail the check too (exit 6), not only warn')
     .addHelpText('after', `
-Seats, one paiement per reservation with amount = total, allowed (reservation, paiement) statuses,
-no live reservation on a completed or cancelled trajet, envoi/colis statuses, one profile per
-account matching its role, amounts by the formulas (with the CURRENT settings:
-BILLETTIGUE_REFUND_RATE, BILLETTIGUE_COLIS_BASE, BILLETTIGUE_COLIS_PER_KG), the CHECK ranges, and
-the same over the archive tables. Each rule is one set-based query.
+Integrity rules (exit 6 when violated): seats, one paiement per reservation with amount = total,
+allowed (reservation, paiement) statuses, no live reservation on a completed or cancelled trajet,
+envoi/colis statuses, one profile per account matching its role, total = price × seats +
+supplement, the CHECK ranges, and the same over the archive tables.
+Pricing rules (warnings, exit 0, unless --strict-pricing): refund supplements and colis shipping
+costs recomputed with the CURRENT settings (BILLETTIGUE_REFUND_RATE, BILLETTIGUE_COLIS_BASE,
+BILLETTIGUE_COLIS_PER_KG); the platform app may price with its own. Each rule is one set-based query.
 Examples:
   $ billettigue maintenance check
+  $ billettigue maintenance check --strict-pricing
   $ billettigue maintenance check --rule trajet_seats_mismatch --limit 1000 --json
   $ billettigue maintenance check --list-rules`)
     .action(action(checkCmd));
@@ -203,7 +207,7 @@ function pct(bp: number): string {
   return (bp / 100).toString();
 }
 
-async function checkCmd(ctx: Ctx, opts: { limit: number; rule?: string[]; listRules?: boolean }): Promise<void> {
+async function checkCmd(ctx: Ctx, opts: { limit: number; rule?: string[]; listRules?: boolean; strictPricing?: boolean }): Promise<void> {
   const { checkInvariants, listRules } = await import('../domain/invariants.js');
   const { formatCents } = await import('../domain/money.js');
   const all = listRules();
@@ -212,11 +216,12 @@ async function checkCmd(ctx: Ctx, opts: { limit: number; rule?: string[]; listRu
       all,
       [
         { header: 'rule', value: (r) => r.code },
+        { header: 'class', value: (r) => r.class },
         { header: 'table', value: (r) => r.table },
         { header: 'invariant', value: (r) => r.description },
         { header: 'also enforced by', value: (r) => r.alsoEnforcedBy ?? '' },
       ],
-      all.map((r) => ({ rule: r.code, table: r.table, description: r.description, also_enforced_by: r.alsoEnforcedBy ?? null })),
+      all.map((r) => ({ rule: r.code, class: r.class, table: r.table, description: r.description, also_enforced_by: r.alsoEnforcedBy ?? null })),
     );
     return;
   }
@@ -238,41 +243,66 @@ async function checkCmd(ctx: Ctx, opts: { limit: number; rule?: string[]; listRu
     onRule: (done, total) => (spinner.text = `checking invariants… ${done}/${total}`),
   });
   spinner.stop();
-  const violations = report.rules.flatMap((r) => r.violations);
-  const failing = report.rules.filter((r) => r.count > 0);
+  const strict = Boolean(opts.strictPricing);
+  const ofClass = (c: 'integrity' | 'pricing') => report.rules.filter((r) => r.class === c);
+  const violations = ofClass('integrity').flatMap((r) => r.violations);
+  const pricing = ofClass('pricing').flatMap((r) => r.violations);
+  const failing = report.rules.filter((r) => r.count > 0 && (r.class === 'integrity' || strict));
+  const failCount = failing.reduce((n, r) => n + r.count, 0);
+  const columns = [
+    { header: 'rule', value: (v: (typeof violations)[number]) => v.rule },
+    { header: 'table', value: (v: (typeof violations)[number]) => v.table },
+    { header: 'id', value: (v: (typeof violations)[number]) => v.id, align: 'right' as const },
+    { header: 'what is wrong', value: (v: (typeof violations)[number]) => v.detail },
+  ];
+  const asJson = (v: (typeof violations)[number]) => ({ rule: v.rule, table: v.table, id: v.id, detail: v.detail });
   if (ctx.ui.json) {
     ctx.ui.printJson({
-      clean: report.clean,
-      violation_count: report.violationCount,
+      clean: failCount === 0,
+      integrity_clean: report.integrityCount === 0,
+      violation_count: report.integrityCount,
       rules_checked: report.rules.length,
-      settings: {
-        refund_rate_pct: pct(s.refundRateBp),
-        colis_base: formatCents(s.colisBaseCents),
-        colis_per_kg: formatCents(s.colisPerKgCents),
-        note: 'supplements and shipping costs are checked with these current settings',
+      strict_pricing: strict,
+      rules: report.rules.map((r) => ({ rule: r.code, class: r.class, table: r.table, description: r.description, violations: r.count })),
+      violations: violations.map(asJson),
+      pricing: {
+        clean: report.pricingCount === 0,
+        violation_count: report.pricingCount,
+        settings: {
+          refund_rate_pct: pct(s.refundRateBp),
+          colis_base: formatCents(s.colisBaseCents),
+          colis_per_kg: formatCents(s.colisPerKgCents),
+          note: 'supplements and shipping costs are checked with these current settings; the platform app may use its own',
+        },
+        violations: pricing.map(asJson),
       },
-      rules: report.rules.map((r) => ({ rule: r.code, table: r.table, description: r.description, violations: r.count })),
-      violations: violations.map((v) => ({ rule: v.rule, table: v.table, id: v.id, detail: v.detail })),
       duration_ms: report.durationMs,
     });
-  } else if (violations.length > 0) {
-    await ctx.ui.list(violations, [
-      { header: 'rule', value: (v) => v.rule },
-      { header: 'table', value: (v) => v.table },
-      { header: 'id', value: (v) => v.id, align: 'right' },
-      { header: 'what is wrong', value: (v) => v.detail },
-    ]);
+  } else {
+    if (violations.length > 0) await ctx.ui.list(violations, columns);
+    if (pricing.length > 0) {
+      ctx.ui.info(`pricing: ${report.pricingCount} amount(s) differ from billettigue's settings (${settingsText})${strict ? '' : ' — warnings only'}`);
+      await ctx.ui.list(pricing, columns);
+    }
   }
   ctx.ui.info(`amounts checked with the current settings: ${settingsText}`);
-  if (report.clean) {
-    ctx.ui.success(`clean: ${report.rules.length} rules hold (${(report.durationMs / 1000).toFixed(2)} s)`);
-    return;
-  }
-  for (const r of failing) {
+  for (const r of report.rules) {
     if (r.count > r.violations.length) ctx.ui.warn(`${r.code}: ${r.count} violations, ${r.violations.length} listed (raise --limit to see more)`);
   }
+  if (report.pricingCount > 0 && !strict) {
+    const rules = ofClass('pricing').filter((r) => r.count > 0);
+    ctx.ui.warn(
+      `pricing: ${report.pricingCount} amount(s) differ from the current settings (${rules.map((r) => `${r.code} (${r.count})`).join(', ')}): ` +
+        'the platform app may price differently; set BILLETTIGUE_REFUND_RATE / BILLETTIGUE_COLIS_BASE / BILLETTIGUE_COLIS_PER_KG to its values, or use --strict-pricing to fail on them',
+    );
+  }
+  if (failCount === 0) {
+    const held = report.rules.filter((r) => r.count === 0).length;
+    ctx.ui.success(`${report.pricingCount === 0 ? 'clean' : 'integrity clean'}: ${held} rules hold (${(report.durationMs / 1000).toFixed(2)} s)`);
+    return;
+  }
   throw new IntegrityError(
-    `${report.violationCount} violation${report.violationCount === 1 ? '' : 's'} of ${failing.length} rule${failing.length === 1 ? '' : 's'}: ${failing
+    `${failCount} violation${failCount === 1 ? '' : 's'} of ${failing.length} rule${failing.length === 1 ? '' : 's'}: ${failing
       .map((r) => `${r.code} (${r.count})`)
       .join(', ')}`,
     { code: 'invariants_violated' },

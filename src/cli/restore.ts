@@ -201,27 +201,9 @@ async function auditRestore(ctx: Ctx, actionName: string, after: Record<string, 
 
 async function handleLeftovers(ctx: Ctx, opts: RestoreOpts, when: string): Promise<void> {
   const target = ctx.target();
-  const { listRestoreLeftovers } = await import('../db/leftovers.js');
-  const { connect } = await import('../db/connection.js');
+  const { listRestoreLeftovers } = await import('../backup/leftovers.js');
   const { cleanLeftovers } = await import('../backup/restore.js');
-  let leftovers;
-  if (target.kind === 'mysql') {
-    const knex = await connect(target, { noDatabase: true });
-    try {
-      leftovers = await listRestoreLeftovers(knex, target, dirOf(opts), { holdingLock: true });
-    } finally {
-      await knex.destroy();
-    }
-  } else {
-    // SQLite: only files are involved; no connection to the live file may stay open.
-    const { default: knexFactory } = await import('knex');
-    const k = knexFactory({ client: 'better-sqlite3', connection: { filename: ':memory:' }, useNullAsDefault: true });
-    try {
-      leftovers = await listRestoreLeftovers(k, target, dirOf(opts), { holdingLock: true });
-    } finally {
-      await k.destroy();
-    }
-  }
+  const leftovers = await listRestoreLeftovers(target, dirOf(opts), { holdingLock: true });
   if (leftovers.length === 0) return;
   ctx.ui.warn(`an interrupted restore left: ${leftovers.map((l) => `${l.kind} ${l.name}`).join(', ')}`);
   if (ctx.dryRun) return;
@@ -237,21 +219,9 @@ async function cleanCmd(ctx: Ctx, opts: RestoreOpts): Promise<void> {
   const { acquireRestoreLock } = await import('../backup/lock.js');
   const lock = await acquireRestoreLock(target);
   ctx.onClose(() => lock.release());
-  const { listRestoreLeftovers } = await import('../db/leftovers.js');
-  const { connect } = await import('../db/connection.js');
+  const { listRestoreLeftovers } = await import('../backup/leftovers.js');
   const { cleanLeftovers } = await import('../backup/restore.js');
-  const knex = target.kind === 'mysql' ? await connect(target, { noDatabase: true }) : null;
-  let leftovers;
-  try {
-    if (knex) leftovers = await listRestoreLeftovers(knex, target, dirOf(opts), { holdingLock: true });
-    else {
-      const { default: knexFactory } = await import('knex');
-      const k = knexFactory({ client: 'better-sqlite3', connection: { filename: ':memory:' }, useNullAsDefault: true });
-      leftovers = await listRestoreLeftovers(k, target, dirOf(opts), { holdingLock: true }).finally(() => k.destroy());
-    }
-  } finally {
-    await knex?.destroy();
-  }
+  const leftovers = await listRestoreLeftovers(target, dirOf(opts), { holdingLock: true });
   if (leftovers.length === 0) {
     ctx.ui.success(`no leftovers of an interrupted restore for ${target.display}`);
     if (ctx.ui.json) ctx.ui.printJson({ target: target.display, leftovers: [], cleaned: [] });

@@ -15,7 +15,8 @@ export function register(tokens: Command): void {
     'after',
     `
 A token is read from stdin or --token-file, never from the command line (shell history, ps).
-Its "sub" must be the account id and its "exp" the expiry; the signature is not checked.
+Its "exp" is the expiry and its account is the first of the claims sub, id, userId, user_id that
+holds an id (BILLETTIGUE_JWT_ACCOUNT_CLAIM=claim[,claim…] to choose); the signature is not checked.
 
 Examples:
   $ printf %s "$JWT" | billettigue tokens revoke --reason "stolen laptop"
@@ -98,7 +99,7 @@ async function revoke(ctx: Ctx, opts: { tokenFile?: string; reason?: string }): 
   const { revokeToken } = await import('../domain/tokens.js');
   const { writeAudit } = await import('../domain/audit.js');
   const rec = await ctx.mutate(async (trx) => {
-    const r = await revokeToken(trx, token, { reason: opts.reason });
+    const r = await revokeToken(trx, token, { reason: opts.reason, accountClaims: ctx.settings.jwtAccountClaims });
     await writeAudit(trx, {
       actor: ctx.actor,
       action: 'tokens.revoke',

@@ -13,6 +13,8 @@ import { Unavailable } from '../domain/errors.js';
 import { editDistance } from './text.js';
 
 export type DbKind = 'mysql' | 'sqlite';
+/** Every engine, in the order a stock dump's shape is tried. */
+export const ENGINE_KINDS: readonly DbKind[] = ['mysql', 'sqlite'];
 
 export interface MysqlTarget {
   kind: 'mysql';

@@ -139,10 +139,13 @@ export interface ZoneRow extends Timestamps {
   transporteur_id: number;
 }
 
+/**
+ * The seed's columns. MySQL also has token_hash (generated: SHA2(token, 256)); SQLite does not
+ * (migration 800): code that needs the hash computes it from `token`.
+ */
 export interface RevokedTokenRow {
   id: number;
   token: string;
-  token_hash: string;
   user_id: number;
   revoked_at: DbDateTime;
   expires_at: DbDateTime;

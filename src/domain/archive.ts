@@ -10,14 +10,14 @@
  * rest stay live.
  *
  * How (crash-safe): batches of at most `batchSize` parent records; each batch is ONE transaction
- * that locks the parents (FOR UPDATE on MySQL), copies parents then children into *_archive with
+ * that locks the parents (FOR UPDATE where the engine has row locks), copies parents then children into *_archive with
  * `archived_at`, deletes children then parents, and writes its audit row. A crash rolls the open
  * batch back entirely: nothing is lost (a row is deleted only in the transaction that copied it)
  * and nothing is duplicated (a row is copied only in the transaction that deletes it). Re-running
  * picks up whatever is still live and qualifies.
  */
 import type { Knex } from 'knex';
-import { isMysql } from '../db/dialect.js';
+import { forUpdate } from '../db/dialect.js';
 import { isDeadlock, isDuplicateKey, translateDbError } from '../db/errors.js';
 import { isoOrNull, toDbTime } from '../db/values.js';
 import { writeAudit } from './audit.js';
@@ -201,7 +201,7 @@ export async function archiveReservationBatch(trx: Knex.Transaction, cutoff: Dat
     .where('id', '>', afterId)
     .orderBy('id')
     .limit(batchSize);
-  if (isMysql(trx)) scan.forUpdate();
+  forUpdate(scan);
   const window = ((await scan.pluck('id')) as Array<number | string>).map(Number);
   const cursor = window.length ? window[window.length - 1]! : afterId;
   const exhausted = window.length < batchSize;
@@ -228,7 +228,7 @@ export async function archiveReservationBatch(trx: Knex.Transaction, cutoff: Dat
 /** Moves one batch of envois (with their colis) in the given transaction. */
 export async function archiveEnvoiBatch(trx: Knex.Transaction, cutoff: Date, batchSize: number, archivedAt: Date, afterId = 0): Promise<BatchResult> {
   const qb = envoisQuery(trx, toDbTime(cutoff)).where('e.id', '>', afterId).orderBy('e.id').limit(batchSize);
-  if (isMysql(trx)) qb.forUpdate();
+  forUpdate(qb);
   const ids = ((await qb.pluck('e.id')) as Array<number | string>).map(Number);
   const cursor = ids.length ? ids[ids.length - 1]! : afterId;
   const exhausted = ids.length < batchSize;

@@ -9,10 +9,12 @@
  * Amounts are checked with the formulas of src/domain/money.ts written in SQL (same integer-cent
  * arithmetic, half-up division; test/invariants-money.test.ts proves SQL = TypeScript on both
  * databases) and with the CURRENT settings (refund rate, colis base and per-kg rate): a row priced
- * under other settings is reported, and the report says which settings were used.
+ * under other settings is reported, and the report says which settings were used. Those are the
+ * `pricing` rules, kept apart from `integrity` (the platform app may price with its own settings).
  */
 import type { Knex } from 'knex';
-import { centsSql, intDivSql, isMysql, rawRows } from '../db/dialect.js';
+import { centsSql, intDivSql, rawRows } from '../db/dialect.js';
+import { engineOf } from '../db/engines/index.js';
 import {
   COLIS_STATUSES,
   COMPANY_TYPES,
@@ -73,10 +75,20 @@ export interface Violation {
   detail: string;
 }
 
+/**
+ * `integrity`: the data rules every writer must keep (seats, one paiement per reservation, amounts
+ * that match, statuses); a violation fails the check (exit 6).
+ * `pricing`: amounts recomputed with billettigue's CURRENT settings (refund supplement rate, colis
+ * shipping formula). The platform app prices with its own settings, so a difference is reported as
+ * a warning, not an integrity failure (unless the caller is strict).
+ */
+export type RuleClass = 'integrity' | 'pricing';
+
 export interface RuleInfo {
   code: string;
   table: string;
   description: string;
+  class: RuleClass;
   /** Set when the database itself also refuses such rows (FK, CHECK, UNIQUE). */
   alsoEnforcedBy?: string;
 }
@@ -89,10 +101,14 @@ export interface RuleResult extends RuleInfo {
 }
 
 export interface CheckReport {
+  /** No violation of any rule. */
   clean: boolean;
   rules: RuleResult[];
   /** Total number of violating rows over every rule. */
   violationCount: number;
+  /** Violating rows of the integrity rules / of the pricing rules. */
+  integrityCount: number;
+  pricingCount: number;
   settings: { refundRateBp: number; colisBaseCents: number; colisPerKgCents: number };
   durationMs: number;
 }
@@ -120,7 +136,9 @@ interface Scan {
   when: string;
 }
 
-interface Rule extends RuleInfo {
+interface Rule extends Omit<RuleInfo, 'class'> {
+  /** Default `integrity`. */
+  class?: RuleClass;
   scan?: (k: SqlKit) => Scan;
   sql?: (k: SqlKit) => string;
   detail(row: Row): string;
@@ -351,6 +369,7 @@ function reservationRules(s: Scope): Rule[] {
     {
       code: prefix(s, 'reservation_supplement_formula'),
       table: R,
+      class: 'pricing',
       description: inScope(s, 'refund_supplement_amount = refund rate × price × seats, half-up to the cent (0 when not refundable)'),
       scan: (k) => {
         const base = `(${k.cents('r.total_amount')} - ${k.cents('r.refund_supplement_amount')})`;
@@ -401,13 +420,14 @@ function envoiRules(s: Scope): Rule[] {
     {
       code: prefix(s, 'colis_shipping_cost'),
       table: C,
+      class: 'pricing',
       description: inScope(s, 'shipping_cost = colis base + per-kg rate × weight, half-up to the cent'),
       scan: (k) => {
         const expected = `(${k.settings.colisBaseCents} + ${k.halfUp(`${k.cents('c.weight')} * ${k.settings.colisPerKgCents}`, 100)})`;
         return {
           select: `c.id, ${k.cents('c.weight')} as weight, ${k.cents('c.shipping_cost')} as cost, ${expected} as expected`,
           from: CE,
-          when: `${k.cents('c.weight')} > 0 and ${k.cents('c.shipping_cost')} <> ${expected}`,
+          when: `${k.cents('c.weight')} >= 0 and ${k.cents('c.shipping_cost')} <> ${expected}`,
         };
       },
       detail: (r) => `shipping_cost ${money(r.cost)} for ${kg(r.weight)} kg, expected ${money(r.expected)}`,
@@ -522,7 +542,7 @@ const rangeRules: Rule[] = [
   rangeRule(
     'colis',
     [
-      { when: (x) => `${x}.weight <= 0`, says: 'weight <= 0' },
+      { when: (x) => `${x}.weight < 0`, says: 'weight < 0' },
       { when: (x) => `${x}.shipping_cost < 0`, says: 'shipping_cost < 0' },
       statusCheck(COLIS_STATUSES),
     ],
@@ -552,7 +572,11 @@ const RULES: Rule[] = [
 
 /** Every rule, in the order they run (for docs, --help and tests). */
 export function listRules(): RuleInfo[] {
-  return RULES.map(({ code, table, description, alsoEnforcedBy }) => ({ code, table, description, ...(alsoEnforcedBy ? { alsoEnforcedBy } : {}) }));
+  return RULES.map((r) => info(r));
+}
+
+function info(r: Rule): RuleInfo {
+  return { code: r.code, table: r.table, description: r.description, class: r.class ?? 'integrity', ...(r.alsoEnforcedBy ? { alsoEnforcedBy: r.alsoEnforcedBy } : {}) };
 }
 
 export interface CheckOptions {
@@ -628,26 +652,26 @@ export async function checkInvariants(db: Db, settings: Settings, options: Check
     });
   }
   const inTransaction = Boolean((db as { isTransaction?: boolean }).isTransaction);
-  await inParallel(tasks, isMysql(db) && !inTransaction ? 2 : 1);
+  await inParallel(tasks, inTransaction ? 1 : engineOf(db).parallelReads);
 
   const results: RuleResult[] = [];
   for (const rule of rules) {
     const count = counts.get(rule.code) ?? 0;
     const rows = count > 0 ? await rawRows<Row>(db, `select * from (${sqlOf(rule, k)}) v order by v.id limit ${limit}`) : [];
     results.push({
-      code: rule.code,
-      table: rule.table,
-      description: rule.description,
-      ...(rule.alsoEnforcedBy ? { alsoEnforcedBy: rule.alsoEnforcedBy } : {}),
+      ...info(rule),
       count,
       violations: rows.map((r) => ({ rule: rule.code, table: r.tbl ?? rule.table, id: Number(r.id), detail: rule.detail(r) })),
     });
   }
   const violationCount = results.reduce((n, r) => n + r.count, 0);
+  const pricingCount = results.reduce((n, r) => n + (r.class === 'pricing' ? r.count : 0), 0);
   return {
     clean: violationCount === 0,
     rules: results,
     violationCount,
+    integrityCount: violationCount - pricingCount,
+    pricingCount,
     settings: { refundRateBp: settings.refundRateBp, colisBaseCents: settings.colisBaseCents, colisPerKgCents: settings.colisPerKgCents },
     durationMs: Date.now() - started,
   };

@@ -4,6 +4,9 @@
  */
 import { InvalidInput } from './errors.js';
 
+/** JWT claims tried for the account id when none are configured (BILLETTIGUE_JWT_ACCOUNT_CLAIM). */
+export const DEFAULT_ACCOUNT_CLAIMS = ['sub', 'id', 'userId', 'user_id'];
+
 export interface Settings {
   /** bcrypt cost (BILLETTIGUE_BCRYPT_COST, default 12). */
   bcryptCost: number;
@@ -16,6 +19,11 @@ export interface Settings {
   colisPerKgCents: number;
   /** Minimum password length (BILLETTIGUE_PASSWORD_MIN_LENGTH, default 10). */
   passwordMinLength: number;
+  /**
+   * JWT payload claims that may carry the account id, tried in order
+   * (BILLETTIGUE_JWT_ACCOUNT_CLAIM, comma-separated; default sub, id, userId, user_id).
+   */
+  jwtAccountClaims: string[];
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -25,7 +33,19 @@ export const DEFAULT_SETTINGS: Settings = {
   colisBaseCents: 500,
   colisPerKgCents: 150,
   passwordMinLength: 10,
+  jwtAccountClaims: [...DEFAULT_ACCOUNT_CLAIMS],
 };
+
+function claims(env: NodeJS.ProcessEnv, name: string, fallback: string[]): string[] {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const list = raw.split(',').map((c) => c.trim()).filter(Boolean);
+  const bad = list.find((c) => !/^[A-Za-z_$][A-Za-z0-9_$.-]{0,63}$/.test(c));
+  if (list.length === 0 || bad !== undefined) {
+    throw new InvalidInput(`${name}=${raw} is invalid: expected claim names separated by commas, e.g. sub or id,userId`);
+  }
+  return list;
+}
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
@@ -54,5 +74,6 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     colisBaseCents: hundredths(env, 'BILLETTIGUE_COLIS_BASE', DEFAULT_SETTINGS.colisBaseCents),
     colisPerKgCents: hundredths(env, 'BILLETTIGUE_COLIS_PER_KG', DEFAULT_SETTINGS.colisPerKgCents),
     passwordMinLength: int(env, 'BILLETTIGUE_PASSWORD_MIN_LENGTH', DEFAULT_SETTINGS.passwordMinLength, 1, 72),
+    jwtAccountClaims: claims(env, 'BILLETTIGUE_JWT_ACCOUNT_CLAIM', DEFAULT_SETTINGS.jwtAccountClaims),
   };
 }

@@ -1,14 +1,18 @@
 /**
- * Revoked JWTs. The seed's UNIQUE on `token` (TEXT) is carried by `token_hash`, the SHA-256 hex of
- * the token: exact lookups use that indexed column. `expires_at` comes from the JWT's `exp`,
- * `user_id` from its `sub` (docs/rules.md). A token is never printed or logged: output names it
- * by its hash.
+ * Revoked JWTs. The platform app writes this table too (its logout inserts the seed's columns
+ * only), so a token's SHA-256 is never written by either side: MySQL computes token_hash itself
+ * (generated column, UNIQUE), SQLite indexes token directly; `whereToken` picks the lookup.
+ * `expires_at` comes from the JWT's `exp`, `user_id` from its account claim (`sub`, else `id`,
+ * `userId`, `user_id`; BILLETTIGUE_JWT_ACCOUNT_CLAIM) (docs/rules.md). A token is never printed
+ * or logged: output names it by its hash.
  */
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
+import { whereToken } from '../db/dialect.js';
 import type { RevokedTokenRow } from '../db/rows.js';
 import { fromDbTime, isoOrNull, toDbTime } from '../db/values.js';
 import { Conflict, InvalidInput, NotFound } from './errors.js';
+import { DEFAULT_ACCOUNT_CLAIMS } from './settings.js';
 import { optionalText } from './validate.js';
 
 export function tokenHash(token: string): string {
@@ -55,8 +59,10 @@ export interface DecodedToken {
   /** The token as stored (trimmed, without a `Bearer ` prefix). */
   token: string;
   hash: string;
-  /** The account id from `sub`. */
-  sub: number;
+  /** The account id, from the first of the account claims that holds one (null: none does). */
+  accountId: number | null;
+  /** The claim it came from (`sub`, `id`, …). */
+  accountClaim: string | null;
   /** From `exp` (seconds since the epoch). */
   expiresAt: Date;
 }
@@ -82,12 +88,30 @@ function decodePart(part: string, name: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
+/** An account id: a positive whole number, or a string of digits. */
+function asAccountId(v: unknown): number | null {
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v > 0) return v;
+  if (typeof v === 'string' && /^\d+$/.test(v) && Number.isSafeInteger(Number(v)) && Number(v) > 0) return Number(v);
+  return null;
+}
+
+export interface DecodeOptions {
+  /** Claims that may carry the account id, in order (default DEFAULT_ACCOUNT_CLAIMS). */
+  accountClaims?: readonly string[];
+  /** Refuse a token none of whose account claims holds an id (revoking needs the account). */
+  requireAccount?: boolean;
+}
+
 /**
- * Reads `sub` and `exp` from a JWT (JWS compact form `header.payload.signature`) without checking
- * the signature: revoking needs no secret, and a forged token is harmless to revoke.
- * `sub` must be the account id (a positive integer, or a string of digits); `exp` a NumericDate.
+ * Reads the account and `exp` from a JWT (JWS compact form `header.payload.signature`) without
+ * checking the signature: revoking needs no secret, and a forged token is harmless to revoke.
+ * The account is the first of `accountClaims` holding a positive integer (or a string of digits):
+ * the platform app may put it in `id` or `userId` rather than `sub` (which may hold an email);
+ * `exp` must be a NumericDate.
  */
-export function decodeJwt(raw: string): DecodedToken {
+export function decodeJwt(raw: string, options: DecodeOptions = {}): DecodedToken {
+  const claims = options.accountClaims ?? DEFAULT_ACCOUNT_CLAIMS;
+  const requireAccount = options.requireAccount ?? true;
   const token = raw.trim().replace(/^bearer\s+/i, '');
   if (token === '') throw malformed('the input is empty');
   if (Buffer.byteLength(token, 'utf8') > MAX_TOKEN_BYTES) throw malformed(`it is longer than ${MAX_TOKEN_BYTES} bytes`);
@@ -99,16 +123,23 @@ export function decodeJwt(raw: string): DecodedToken {
   const header = decodePart(parts[0]!, 'header');
   if (typeof header.alg !== 'string') throw malformed('its header has no "alg"');
   const payload = decodePart(parts[1]!, 'payload');
-  const { sub, exp } = payload;
-  let id: number;
-  if (typeof sub === 'number' && Number.isSafeInteger(sub) && sub > 0) id = sub;
-  else if (typeof sub === 'string' && /^\d+$/.test(sub) && Number.isSafeInteger(Number(sub)) && Number(sub) > 0) id = Number(sub);
-  else throw malformed(sub === undefined ? 'its payload has no "sub" (the account id)' : '"sub" is not an account id (a positive whole number)');
+  const claim = claims.find((c) => asAccountId(payload[c]) !== null) ?? null;
+  const accountId = claim === null ? null : asAccountId(payload[claim]);
+  if (accountId === null && requireAccount) {
+    const present = claims.filter((c) => payload[c] !== undefined);
+    const names = claims.map((c) => `"${c}"`).join(', ');
+    throw malformed(
+      present.length === 0
+        ? `its payload has no account claim (looked for ${names}; set BILLETTIGUE_JWT_ACCOUNT_CLAIM to the claim your tokens use)`
+        : `${present.map((c) => `"${c}"`).join(', ')} ${present.length > 1 ? 'are' : 'is'} not an account id (a positive whole number)`,
+    );
+  }
+  const { exp } = payload;
   if (exp === undefined) throw malformed('its payload has no "exp" (expiry time)');
   if (typeof exp !== 'number' || !Number.isFinite(exp) || exp <= 0 || exp > MAX_EXP) {
     throw malformed('"exp" is not a time in seconds since 1970 (NumericDate)');
   }
-  return { token, hash: tokenHash(token), sub: id, expiresAt: new Date(Math.floor(exp) * 1000) };
+  return { token, hash: tokenHash(token), accountId, accountClaim: claim, expiresAt: new Date(Math.floor(exp) * 1000) };
 }
 
 export interface TokenRecord {
@@ -130,7 +161,7 @@ function toTokenRecord(r: TokenJoin, now: Date): TokenRecord {
     id: r.id,
     user_id: r.user_id,
     email: r.email,
-    token_hash: r.token_hash,
+    token_hash: tokenHash(r.token),
     revoked_at: isoOrNull(r.revoked_at),
     expires_at: isoOrNull(r.expires_at),
     expired: fromDbTime(r.expires_at).getTime() < now.getTime(),
@@ -141,24 +172,26 @@ function toTokenRecord(r: TokenJoin, now: Date): TokenRecord {
 function tokenQuery(db: Knex | Knex.Transaction): Knex.QueryBuilder {
   return db('revoked_tokens as t')
     .leftJoin('comptes as c', 'c.id', 't.user_id')
-    .select('t.id', 't.user_id', 't.token_hash', 't.revoked_at', 't.expires_at', 't.reason', 'c.email');
+    .select('t.id', 't.user_id', 't.token', 't.revoked_at', 't.expires_at', 't.reason', 'c.email');
 }
 
 export interface RevokeOptions {
   reason?: string | null;
   now?: Date;
+  accountClaims?: readonly string[];
 }
 
 /** Revokes a token (stores it with its hash, account and expiry). Already revoked → Conflict (exit 4). */
 export async function revokeToken(trx: Knex.Transaction, raw: string, options: RevokeOptions = {}): Promise<TokenRecord> {
-  const decoded = decodeJwt(raw);
+  const decoded = decodeJwt(raw, { accountClaims: options.accountClaims });
+  const accountId = decoded.accountId!;
   const now = options.now ?? new Date();
   const reason = optionalText(options.reason, '--reason') ?? 'logout';
-  const compte = (await trx('comptes').where('id', decoded.sub).first('id', 'email')) as { id: number; email: string } | undefined;
+  const compte = (await trx('comptes').where('id', accountId).first('id', 'email')) as { id: number; email: string } | undefined;
   if (!compte) {
-    throw new NotFound(`the token's "sub" is account ${decoded.sub}, which does not exist`, { code: 'account_not_found' });
+    throw new NotFound(`the token's "${decoded.accountClaim}" is account ${accountId}, which does not exist`, { code: 'account_not_found' });
   }
-  const existing = (await tokenQuery(trx).where('t.token_hash', decoded.hash).first()) as TokenJoin | undefined;
+  const existing = (await whereToken(tokenQuery(trx), 't.', decoded.token, decoded.hash).first()) as TokenJoin | undefined;
   if (existing) {
     throw new Conflict(`this token is already revoked (at ${isoOrNull(existing.revoked_at)}, id ${existing.id})`, {
       code: 'already_revoked',
@@ -167,8 +200,7 @@ export async function revokeToken(trx: Knex.Transaction, raw: string, options: R
   }
   const [id] = (await trx('revoked_tokens').insert({
     token: decoded.token,
-    token_hash: decoded.hash,
-    user_id: decoded.sub,
+    user_id: accountId,
     revoked_at: toDbTime(now),
     expires_at: toDbTime(decoded.expiresAt),
     reason,
@@ -179,8 +211,9 @@ export async function revokeToken(trx: Knex.Transaction, raw: string, options: R
 
 /** Is this token revoked? The record when it is; NotFound (exit 3) when not. */
 export async function checkToken(db: Knex | Knex.Transaction, raw: string, now = new Date()): Promise<TokenRecord> {
-  const decoded = decodeJwt(raw);
-  const row = (await tokenQuery(db).where('t.token_hash', decoded.hash).first()) as TokenJoin | undefined;
+  // Found by the token itself: which account it names does not matter here.
+  const decoded = decodeJwt(raw, { requireAccount: false });
+  const row = (await whereToken(tokenQuery(db), 't.', decoded.token, decoded.hash).first()) as TokenJoin | undefined;
   if (!row) throw new NotFound(`this token is not revoked (no revoked token with hash ${decoded.hash.slice(0, 12)}…)`, { code: 'token_not_revoked' });
   return toTokenRecord(row, now);
 }

@@ -8,7 +8,6 @@ import type { Knex } from 'knex';
 import { toDbTime, toCents } from '../../db/values.js';
 import type { DbDecimal } from '../../db/rows.js';
 import { colisShippingCents, refundSupplementCents, reservationTotalCents } from '../money.js';
-import { tokenHash } from '../tokens.js';
 
 export interface CheckResult {
   name: string;
@@ -220,15 +219,6 @@ export async function checkInvariants(knex: Knex, settings: CheckSettings, optio
         (r.dimensions === null || /^\d+x\d+x\d+$/.test(r.dimensions))
       );
     }),
-  );
-  push(
-    'revoked tokens: token_hash = sha256(token)',
-    await scan<{ id: number; token: string; token_hash: string }>(
-      knex,
-      'revoked_tokens',
-      ['token', 'token_hash'],
-      (r) => tokenHash(r.token) === r.token_hash,
-    ),
   );
   return out;
 }

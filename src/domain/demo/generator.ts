@@ -13,13 +13,12 @@
  *   refund rate of the settings; one paiement per reservation, `amount = total_amount`;
  * - envois carried by `colis`/`mixte` carriers, trajets by `passagers`/`mixte` ones, all active;
  *   colis statuses follow their envoi's (rules.md table); shipping costs from money.ts;
- * - one zone per (city, transporteur); revoked tokens with `token_hash = sha256(token)`.
+ * - one zone per (city, transporteur); revoked tokens (the database derives their hash or index).
  * Timestamps never pass the reference time and never precede what they depend on (a reservation
  * is made after its trajet is published and after its account exists).
  */
 import type { RowSink, BulkJob } from '../../db/bulk.js';
 import { colisShippingCents, refundSupplementCents, reservationTotalCents } from '../money.js';
-import { hash } from 'node:crypto';
 import type {
   ColisStatus,
   CompanyType,
@@ -92,7 +91,7 @@ export const DEMO_COLUMNS: Record<DemoTable, readonly string[]> = {
     'id', 'description', 'status', 'expediteur_id', 'recipient_name', 'recipient_phone', 'transporteur_id', 'compte_id', 'created_at', 'updated_at',
   ],
   colis: ['id', 'description', 'weight', 'dimensions', 'shipping_cost', 'status', 'envoi_id', 'created_at', 'updated_at'],
-  revoked_tokens: ['id', 'token', 'token_hash', 'user_id', 'revoked_at', 'expires_at', 'reason'],
+  revoked_tokens: ['id', 'token', 'user_id', 'revoked_at', 'expires_at', 'reason'],
 };
 
 export interface DemoSettings {
@@ -1114,7 +1113,6 @@ export class DemoGenerator {
       const token = `${JWT_HEADER}.${Buffer.from(payload).toString('base64url')}.${sig}`;
       sink.int(this.off.revoked_tokens + i + 1);
       sink.str(token);
-      sink.str(hash('sha256', token, 'hex')); // = tokenHash(token) of domain/tokens.ts, one-shot
       sink.int(compteId);
       sink.time(Math.max(iat, Math.min(revokedAt, ref)));
       sink.time(exp);

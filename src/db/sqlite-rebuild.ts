@@ -1,0 +1,89 @@
+/**
+ * SQLite cannot add, drop or change a CHECK constraint (nor restore a NOT NULL column) in place:
+ * the table is rebuilt. This is SQLite's documented procedure, done so that the table keeps its
+ * exact CREATE TABLE text (undo compares sqlite_master) and everything pointing at it keeps working:
+ *   1. the old table is renamed aside with legacy_alter_table ON, so the foreign keys of other
+ *      tables keep naming the table (they would otherwise follow the rename);
+ *   2. the new table is created under the real name from the new CREATE TABLE text;
+ *   3. rows are copied (ids included, so rowids and references are unchanged), the old table
+ *      dropped, its indexes created again from their own saved SQL;
+ *   4. PRAGMA foreign_key_check proves nothing dangles.
+ * It runs in the caller's transaction (a migration's, or adoption's): all or nothing. Foreign keys
+ * stay ON (PRAGMA foreign_keys cannot change inside a transaction); defer_foreign_keys moves their
+ * checks to COMMIT.
+ */
+import type { Knex } from 'knex';
+import { IntegrityError } from '../domain/errors.js';
+
+type Db = Knex | Knex.Transaction;
+
+async function all<T>(db: Db, sql: string, bindings: readonly unknown[] = []): Promise<T[]> {
+  return (await db.raw(sql, bindings as Knex.RawBinding[])) as T[];
+}
+
+function ident(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** The CREATE TABLE text SQLite keeps for `table` (throws when there is no such table). */
+export async function sqliteTableSql(db: Db, table: string): Promise<string> {
+  const [row] = await all<{ sql: string }>(db, "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", [table]);
+  if (!row) throw new Error(`no table ${table}`);
+  return row.sql;
+}
+
+export interface RebuildOptions {
+  /** Columns of the new table to fill, and the SELECT expressions over the old table (default: every column, as is). */
+  copy?: { columns: string[]; select: string[] };
+  /** Indexes of the old table not to create again (dropped by the change). */
+  dropIndexes?: string[];
+}
+
+/** Rebuilds `table` from `createSql` (a CREATE TABLE naming `table`), keeping rows, ids and indexes. */
+export async function rebuildSqliteTable(db: Db, table: string, createSql: string, options: RebuildOptions = {}): Promise<void> {
+  const indexes = await all<{ name: string; sql: string }>(
+    db,
+    "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL ORDER BY rowid",
+    [table],
+  );
+  const old = `${table}__bt_rebuild`;
+  const columns = (await all<{ name: string }>(db, 'SELECT name FROM pragma_table_info(?)', [table])).map((c) => c.name);
+  const copy = options.copy ?? { columns, select: columns.map(ident) };
+  await db.raw('PRAGMA defer_foreign_keys = ON');
+  await db.raw('PRAGMA legacy_alter_table = ON');
+  try {
+    await db.raw(`ALTER TABLE ${ident(table)} RENAME TO ${ident(old)}`);
+    await db.raw(createSql);
+    await db.raw(`INSERT INTO ${ident(table)} (${copy.columns.map(ident).join(', ')}) SELECT ${copy.select.join(', ')} FROM ${ident(old)}`);
+    await db.raw(`DROP TABLE ${ident(old)}`);
+  } finally {
+    await db.raw('PRAGMA legacy_alter_table = OFF');
+  }
+  const skip = new Set(options.dropIndexes ?? []);
+  for (const idx of indexes) if (!skip.has(idx.name)) await db.raw(idx.sql);
+  const dangling = await all<Record<string, unknown>>(db, 'SELECT * FROM pragma_foreign_key_check(?)', [table]);
+  if (dangling.length > 0) {
+    throw new IntegrityError(`rebuilding ${table} would leave ${dangling.length} row(s) with a dangling foreign key: nothing was changed`, {
+      code: 'rebuild_foreign_key',
+    });
+  }
+}
+
+/** Replaces one CHECK constraint's predicate in a CREATE TABLE text (the constraint keeps its name and place). */
+export function withCheck(createSql: string, name: string, predicate: string): string {
+  const re = new RegExp(`(constraint\\s+[\`"]?${name}[\`"]?\\s+check\\s*)\\(`, 'i');
+  const m = re.exec(createSql);
+  if (!m) throw new Error(`no CHECK ${name} in: ${createSql}`);
+  // The predicate ends at the parenthesis that closes the one after CHECK.
+  let depth = 0;
+  let i = m.index + m[0].length - 1;
+  let quoted = false;
+  for (; i < createSql.length; i++) {
+    const c = createSql[i];
+    if (c === "'") quoted = !quoted;
+    else if (quoted) continue;
+    else if (c === '(') depth++;
+    else if (c === ')' && --depth === 0) break;
+  }
+  return `${createSql.slice(0, m.index)}${m[1]}(${predicate})${createSql.slice(i + 1)}`;
+}
