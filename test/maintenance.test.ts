@@ -93,7 +93,7 @@ describe.each(testedKinds())('billettigue maintenance on %s', (kind) => {
     expect(j.data.pricing.violations).toHaveLength(5);
     const t = await run(['maintenance', 'check'], { ...opts(), env });
     expect(t.code).toBe(0);
-    expect(t.stdout).toMatch(/reservation_supplement_formula\s*│\s*reservations/);
+    expect(t.stdout).toMatch(/^reservation_supplement_formula\treservations\t/m);
     expect(t.stderr).toMatch(/warning: pricing: 5 amount\(s\) differ from the current settings \(reservation_supplement_formula \(5\)\)/);
     expect(t.stderr).toMatch(/integrity clean: \d+ rules hold/);
     const strict = await runJson<CheckJson>(['maintenance', 'check', '--strict-pricing'], { ...opts(), env });
