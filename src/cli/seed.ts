@@ -181,20 +181,20 @@ async function demo(ctx: Ctx, opts: DemoOpts): Promise<void> {
   // committed batches kept is counted, so that the message says exactly what is there now.
   const stop = new AbortController();
   let emptied = false;
-  let running: Promise<unknown> | undefined;
+  const load: { running?: Promise<unknown> } = {};
   let finished = false;
   let kept: Array<[string, number]> | undefined;
   ctx.onClose(async () => {
     stop.abort();
-    if (!running || finished) return;
-    await Promise.race([running.catch(() => undefined), new Promise((r) => setTimeout(r, 5000))]);
+    if (!load.running || finished) return;
+    await Promise.race([load.running.catch(() => undefined), new Promise((r) => setTimeout(r, 5000))]);
     try {
       kept = await Promise.all(DEMO_TABLES.map(async (t) => [t, Number(((await knex(t).count({ n: '*' }).first()) as { n: number | string }).n)] as [string, number]));
     } catch {
       kept = undefined;
     }
   });
-  ctx.onInterrupt(() => interruptedSeed({ fresh: Boolean(opts.fresh), emptied, existing, started: Boolean(running), kept, again: rerunCommand() }));
+  ctx.onInterrupt(() => interruptedSeed({ fresh: Boolean(opts.fresh), emptied, existing, started: Boolean(load.running), kept, again: rerunCommand() }));
 
   if (opts.fresh && existing > 0) {
     await domain.emptyDemoTables(knex);
@@ -237,7 +237,7 @@ async function demo(ctx: Ctx, opts: DemoOpts): Promise<void> {
       },
     },
   );
-  running = run;
+  load.running = run;
   const result = await run;
   finished = true;
   bar?.done();
