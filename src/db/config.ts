@@ -159,6 +159,11 @@ function sqliteTarget(filename: string, source: TargetSource): SqliteTarget {
   return { kind: 'sqlite', filename, source, display: `sqlite:${shown}` };
 }
 
+/** The name a person types to confirm a destructive step: the database, or the SQLite file's name. */
+export function databaseName(target: DbTarget): string {
+  return target.kind === 'mysql' ? target.database : path.basename(target.filename);
+}
+
 /** Same target pointing at another database (MySQL) or file (SQLite). */
 export function withDatabase(target: DbTarget, database: string): DbTarget {
   if (target.kind === 'mysql') return mysqlTarget({ ...target, database }, target.source);

@@ -116,7 +116,7 @@ function translateMigrationError(err: unknown): unknown {
   return err;
 }
 
-async function refuseIfLocked(knex: Knex): Promise<void> {
+export async function refuseIfLocked(knex: Knex): Promise<void> {
   if (await isLocked(knex)) throw new Conflict(LOCK_HINT, { code: 'migration_locked' });
 }
 
