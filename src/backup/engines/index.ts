@@ -15,6 +15,27 @@ export async function backupEngine(kind: DbKind): Promise<BackupEngine> {
     case 'sqlite':
       return (await import('./sqlite/index.js')).sqliteBackup;
     case 'postgres':
-      throw new Unavailable('backup, restore and verify --deep are not yet available on PostgreSQL', { code: 'not_supported' });
+      return postgresNotYet;
   }
 }
+
+/** Placeholder until src/backup/engines/postgres/ lands: every operation refuses, nothing is touched. */
+const notYet = (): never => {
+  throw new Unavailable('backup, restore and verify --deep are not yet available on PostgreSQL', { code: 'not_supported' });
+};
+const postgresNotYet: BackupEngine = {
+  kind: 'postgres',
+  stockDumpTool: 'pg_dump',
+  stockDumpSigns: { sure: /^-- PostgreSQL database dump/m },
+  dump: notYet,
+  restore: notYet,
+  undo: notYet,
+  describeUndo: notYet,
+  liveHasTables: notYet,
+  ensureDatabase: notYet,
+  stagingTarget: notYet,
+  deepVerify: notYet,
+  acquireRestoreLock: notYet,
+  listLeftovers: notYet,
+  cleanLeftovers: notYet,
+};
