@@ -19,13 +19,16 @@ export interface ManifestTable {
   sha256: string;
   columns: string[];
   primary_key: string[];
-  /** Next AUTO_INCREMENT value (MySQL) / sqlite_sequence value (SQLite), null when none. */
+  /**
+   * Next AUTO_INCREMENT value (MySQL) / sqlite_sequence value (SQLite) / next value of the sequence
+   * the primary key owns (PostgreSQL), null when none.
+   */
   auto_increment: number | null;
   /** Byte range of the table's INSERT statements in the compressed file (whole gzip members). */
   data_offset: number;
   data_length: number;
-  /** How a restore loads it: LOAD DATA from the INSERT text, or the statements themselves. */
-  load: 'load-data' | 'statements';
+  /** How a restore loads it: LOAD DATA from the INSERT text, the statements themselves, or COPY FROM STDIN. */
+  load: 'load-data' | 'statements' | 'copy';
 }
 
 export interface Verification {

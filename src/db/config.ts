@@ -38,6 +38,11 @@ export interface PostgresTarget {
   database: string;
   source: TargetSource;
   display: string;
+  /**
+   * A schema searched before the session's search_path (a restore's staging copy, where the
+   * newer migrations of an older backup run). Unset: the server's search_path as it is.
+   */
+  schema?: string;
 }
 
 export interface SqliteTarget {

@@ -81,7 +81,7 @@ export function lockOwner(lockFile: string): number {
 }
 
 export interface Leftover {
-  kind: 'database' | 'table' | 'file';
+  kind: 'database' | 'schema' | 'table' | 'file';
   name: string;
   /** Absolute path for files. */
   path?: string;

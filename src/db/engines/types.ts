@@ -8,6 +8,7 @@
 import type { Knex } from 'knex';
 import type { AppError } from '../../domain/errors.js';
 import type { DbKind, DbTarget } from '../config.js';
+import type { EngineBulk } from '../bulk.js';
 
 export interface ConnectOptions {
   /** Connect to the server without selecting a database (db create). */
@@ -83,4 +84,6 @@ export interface Engine {
   createDatabase(target: DbTarget): Promise<boolean>;
   /** Table options every migration's CREATE TABLE gets (engine, charset, collation). */
   tableOptions(t: Knex.CreateTableBuilder): void;
+  /** The engine's bulk path (seed demo): its fastest loader and how it empties tables. */
+  bulk(): Promise<EngineBulk>;
 }

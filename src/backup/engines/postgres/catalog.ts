@@ -101,21 +101,24 @@ export async function describePgTables(conn: PgSession, schema: string, only?: s
       ORDER BY a.attrelid, a.attnum`,
     [oids],
   );
-  const cons = await rows<{ rel: string; name: string; type: string; def: string; ref: string | null; keys: string[] | null }>(
+  const cons = await rows<{ rel: string; name: string; type: string; def: string; ref: string | null; keys: string | null }>(
     conn,
     `SELECT k.conrelid::text AS rel, k.conname AS name, k.contype AS type, pg_get_constraintdef(k.oid) AS def,
             CASE WHEN k.contype = 'f' THEN k.confrelid::regclass::text END AS ref,
-            CASE WHEN k.contype = 'p' THEN (SELECT array_agg(a.attname ORDER BY x.n) FROM unnest(k.conkey) WITH ORDINALITY x(attnum, n)
+            CASE WHEN k.contype = 'p' THEN (SELECT json_agg(a.attname ORDER BY x.n)::text FROM unnest(k.conkey) WITH ORDINALITY x(attnum, n)
                                              JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = x.attnum) END AS keys
        FROM pg_constraint k
       WHERE k.conrelid = ANY($1::oid[]) AND k.contype IN ('p', 'u', 'c', 'f', 'x') AND k.conislocal
       ORDER BY k.conrelid, k.conname COLLATE "C"`,
     [oids],
   );
-  const idx = await rows<{ rel: string; name: string; def: string }>(
+  // pg_get_indexdef always qualifies the table (` ON public.t USING`): `qualified` is that text.
+  const idx = await rows<{ rel: string; name: string; def: string; qualified: string }>(
     conn,
-    `SELECT i.indrelid::text AS rel, c.relname AS name, pg_get_indexdef(i.indexrelid) AS def
+    `SELECT i.indrelid::text AS rel, c.relname AS name, pg_get_indexdef(i.indexrelid) AS def,
+            quote_ident(tn.nspname) || '.' || quote_ident(t.relname) AS qualified
        FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+       JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace tn ON tn.oid = t.relnamespace
       WHERE i.indrelid = ANY($1::oid[])
         AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.conrelid = i.indrelid AND k.contype IN ('p', 'u', 'x'))
       ORDER BY c.relname COLLATE "C"`,
@@ -176,10 +179,10 @@ export async function describePgTables(conn: PgSession, schema: string, only?: s
       name: t.name,
       allColumns,
       columns: allColumns.filter((c) => !c.generated),
-      primaryKey: pk?.keys ?? [],
+      primaryKey: pk?.keys ? (JSON.parse(pk.keys) as string[]) : [],
       checks: mine.filter((k) => k.type === 'c').map((k) => ({ name: k.name, def: k.def })),
       keyConstraints: mine.filter((k) => k.type === 'p' || k.type === 'u' || k.type === 'x').map((k) => ({ name: k.name, def: k.def, kind: k.type as 'p' | 'u' | 'x' })),
-      indexes: idx.filter((i) => i.rel === t.oid).map((i) => ({ name: i.name, def: i.def })),
+      indexes: idx.filter((i) => i.rel === t.oid).map((i) => ({ name: i.name, def: unqualifiedIndex(i.def, i.qualified, t.name) })),
       foreignKeys: mine.filter((k) => k.type === 'f').map((k) => ({ name: k.name, def: k.def, references: unquote(k.ref ?? '') })),
       sequences: mySeqs.map((s) => ({
         name: s.name,
@@ -210,6 +213,15 @@ function sequenceOptions(s: { type: string; start: string; inc: string; min: str
   ]
     .filter(Boolean)
     .join(' ');
+}
+
+/** `CREATE INDEX n ON public.t USING …` → `… ON "t" USING …` (the loading schema decides). */
+export function unqualifiedIndex(def: string, qualified: string, table: string): string {
+  for (const on of [` ON ONLY ${qualified} USING `, ` ON ${qualified} USING `]) {
+    const at = def.indexOf(on);
+    if (at >= 0) return `${def.slice(0, at)}${on.startsWith(' ON ONLY') ? ' ON ONLY ' : ' ON '}${qi(table)} USING ${def.slice(at + on.length)}`;
+  }
+  return def;
 }
 
 /** regclass text → bare name ("Foo" → Foo, schema-qualified ones keep only the last part). */

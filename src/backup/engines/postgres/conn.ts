@@ -7,7 +7,7 @@
  */
 import type pg from 'pg';
 import type { PostgresTarget } from '../../../db/config.js';
-import { engineFor } from '../../../db/engines/index.js';
+import { postgresConnection, postgresEngine } from '../../../db/engines/postgres/index.js';
 
 export type PgSession = pg.Client;
 
@@ -27,16 +27,11 @@ export const SESSION_SETTINGS = [
 
 export async function openPg(target: PostgresTarget, options: { database?: string | null; application?: string } = {}): Promise<PgSession> {
   const { default: pgm } = await import('pg');
+  const base = await postgresConnection(target, { noDatabase: options.database === null });
   const client = new pgm.Client({
-    host: target.host,
-    port: target.port,
-    user: target.user,
-    password: target.password,
-    database: options.database === null ? 'postgres' : options.database || target.database || 'postgres',
+    ...(base as pg.ClientConfig),
+    ...(options.database ? { database: options.database } : {}),
     application_name: options.application ?? 'billettigue',
-    connectionTimeoutMillis: 10_000,
-    // Rows as text: nothing in the backup path needs JavaScript values.
-    types: { getTypeParser: () => (v: string) => v } as unknown as pg.CustomTypesConfig,
   });
   // A connection error after a query failed is reported by that query; never crash the process.
   client.on('error', () => undefined);
@@ -45,7 +40,7 @@ export async function openPg(target: PostgresTarget, options: { database?: strin
     await client.query(SESSION_SETTINGS.join('; '));
   } catch (err) {
     await client.end().catch(() => undefined);
-    throw engineFor('postgres').translateConnectError(err, target);
+    throw postgresEngine.translateConnectError(err, target);
   }
   return client;
 }

@@ -20,6 +20,7 @@ import type { PostgresTarget } from '../../../db/config.js';
 import { Conflict } from '../../../domain/errors.js';
 import { ChunkBuilder, type GzipWriter } from '../../gzip-pool.js';
 import { pauseAt } from '../../pause.js';
+import { copyStreams } from '../../../db/engines/postgres/copy.js';
 import { trailerLine, type DumpedTable, type DumpHooks, type DumpResultBase } from '../../dump-types.js';
 import { closeQuietly, destroy, openPg, q, qi, ql, rows, type PgSession } from './conn.js';
 import { CopyToCanonical } from './copy-text.js';
@@ -63,7 +64,7 @@ export async function readPgTable(
   spec: { name: string; columns: Array<{ name: string; code: number }>; primaryKey: string[] },
   options: { schema?: string; onData?: (chunk: Buffer) => void | Promise<void>; onRows?: (rows: number) => void } = {},
 ): Promise<PgTableRead> {
-  const { to } = await import('pg-copy-streams');
+  const { to } = await copyStreams();
   const tr = new CopyToCanonical(Uint8Array.from(spec.columns.map((c) => c.code)));
   const hash = createHash('sha256');
   const stream = conn.query(to(copyOutSql(spec, options.schema)));
@@ -84,7 +85,7 @@ export async function readPgTable(
 }
 
 export async function pgServerVersion(conn: PgSession): Promise<string> {
-  const [v] = await rows<{ v: string }>(conn, 'SHOW server_version');
+  const [v] = await rows<{ v: string }>(conn, "SELECT current_setting('server_version') AS v");
   return `PostgreSQL ${v!.v}`;
 }
 

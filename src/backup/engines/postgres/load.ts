@@ -25,6 +25,7 @@ import { Conflict, IntegrityError } from '../../../domain/errors.js';
 import type { Manifest, ManifestTable } from '../../manifest.js';
 import { openDecompressed, readSection } from '../../reader.js';
 import { pauseAt } from '../../pause.js';
+import { copyStreams } from '../../../db/engines/postgres/copy.js';
 import type { LoadedTable } from '../types.js';
 import { closeQuietly, destroy, openPg, q, qi, ql, rows, type PgSession } from './conn.js';
 import { describePgTables, parsePostData, type PgTableSpec, type PostStatement } from './catalog.js';
@@ -50,6 +51,11 @@ export interface PgLoadOptions {
   onStep?: (message: string) => void;
   onWarning?: (message: string) => void;
   onConnection?: (conn: PgSession) => void;
+  /**
+   * A foreign key towards a table the backup does not hold (a --tables backup): `refuse` it
+   * (a restore: exit 4, restoring those tables alone would break it) or `skip` it (deep verify).
+   */
+  outsideForeignKeys?: 'refuse' | 'skip';
 }
 
 /** Sessions working at once: the server overlaps one table's COPY with another's index builds. */
@@ -160,7 +166,7 @@ class TaskPool {
 
 /** Loads a table's byte range with COPY FROM STDIN, frozen, in the transaction that truncated it. */
 async function copyIn(conn: PgSession, o: PgLoadOptions, t: ManifestTable, onBytes: (n: number) => void): Promise<number> {
-  const { from } = await import('pg-copy-streams');
+  const { from } = await copyStreams();
   await q(conn, 'BEGIN');
   try {
     await q(conn, `TRUNCATE ONLY ${qi(t.name)}`);
@@ -212,6 +218,14 @@ export async function sequencesPastMax(conn: PgSession, specs: PgTableSpec[]): P
     }
   }
   return moved;
+}
+
+/** The table a post-data FOREIGN KEY statement references (unquoted), or null. */
+export function referencedTable(sql: string): string | null {
+  const m = /\bREFERENCES\s+(?:(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)\.)?("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)/.exec(sql);
+  if (!m) return null;
+  const t = m[1]!;
+  return t.startsWith('"') ? t.slice(1, -1).replace(/""/g, '"') : t.toLowerCase();
 }
 
 /** Our backups: parallel per-table loading by byte range, verified against the manifest. */
@@ -303,7 +317,15 @@ export async function loadBackupPg(o: PgLoadOptions): Promise<PgLoadResult> {
     await pool.run(conns);
 
     // Foreign keys: added without a check (instant), then validated side by side.
-    const fks = post.filter((p) => p.kind === 'foreign-key');
+    const inBackup = new Set(m.tables.map((t) => t.name));
+    const outside = post.filter((p) => p.kind === 'foreign-key' && !inBackup.has(referencedTable(p.sql) ?? p.table));
+    if (outside.length && o.outsideForeignKeys !== 'skip') {
+      throw new Conflict(
+        `this backup holds only some tables (--tables) and foreign keys link them to tables it does not hold (${outside.map((f) => `${f.table} → ${referencedTable(f.sql)}`).join(', ')}): restoring them alone would break those keys; restore a full backup instead`,
+        { code: 'partial_foreign_keys' },
+      );
+    }
+    const fks = post.filter((p) => p.kind === 'foreign-key' && !outside.includes(p));
     if (fks.length) {
       o.onStep?.(`checking ${fks.length} foreign keys`);
       const validations = new TaskPool();
@@ -353,5 +375,166 @@ export async function loadBackupPg(o: PgLoadOptions): Promise<PgLoadResult> {
   } finally {
     for (const c of conns) await closeQuietly(c);
     await closeQuietly(control);
+  }
+}
+
+const IDENT_RE = '(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)';
+
+function identName(token: string): string {
+  return token.startsWith('"') ? token.slice(1, -1).replace(/""/g, '"') : token.toLowerCase();
+}
+
+/** The relation a statement creates: `CREATE TABLE s.t`, `CREATE SEQUENCE s.q` (schema, name). */
+export function createdRelation(sql: string): { schema: string | null; name: string } | null {
+  const m = new RegExp(`^CREATE\\s+(?:UNLOGGED\\s+)?(?:TABLE|SEQUENCE)\\s+(?:IF\\s+NOT\\s+EXISTS\\s+)?(?:(${IDENT_RE})\\.)?(${IDENT_RE})`, 'i').exec(sql);
+  return m ? { schema: m[1] ? identName(m[1]) : null, name: identName(m[2]!) } : null;
+}
+
+/**
+ * Rewrites `src.rel` (rel one of `relations`) to `dst.rel` outside comments, in identifiers and in
+ * the string literals that name a relation (`'src.rel'::regclass`, setval('src.rel', …)).
+ * Functions and types of `src` are left alone: they are the live schema's.
+ */
+export function requalify(sql: string, src: string, dst: string, relations: Set<string>): string {
+  const token = new RegExp(`('(?:[^']|'')*')|(--[^\\n]*)|(${IDENT_RE})\\.(${IDENT_RE})`, 'g');
+  return sql.replace(token, (all, lit: string | undefined, comment: string | undefined, a: string | undefined, b: string | undefined) => {
+    if (comment) return all;
+    if (lit) {
+      const inner = lit.slice(1, -1).replace(/''/g, "'");
+      const m = new RegExp(`^(${IDENT_RE})\\.(${IDENT_RE})$`).exec(inner);
+      if (m && identName(m[1]!) === src && relations.has(identName(m[2]!))) return `'${`${qi(dst)}.${m[2]}`.replace(/'/g, "''")}'`;
+      return all;
+    }
+    if (identName(a!) === src && relations.has(identName(b!))) return `${qi(dst)}.${b}`;
+    return all;
+  });
+}
+
+type Action = 'run' | 'skip' | 'refuse';
+
+/** What a stock dump's statement is to billettigue: run in the staging schema, skip, or refuse. */
+export function classifyPgStatement(sql: string): { action: Action; what: string } {
+  const s = sql.replace(/\s+/g, ' ').trim();
+  const what = s.slice(0, 60);
+  if (/^SET (SESSION )?search_path\b/i.test(s) || /^SELECT pg_catalog\.set_config\('search_path'/i.test(s)) return { action: 'skip', what };
+  if (/^(SET|RESET) /i.test(s) || /^SELECT pg_catalog\.set_config\(/i.test(s)) return { action: 'run', what };
+  if (/^(BEGIN|COMMIT|START TRANSACTION)\b/i.test(s)) return { action: 'skip', what };
+  if (/^(ALTER (TABLE|SEQUENCE|INDEX|TYPE|FUNCTION|SCHEMA|EXTENSION)) .* OWNER TO /i.test(s)) return { action: 'skip', what };
+  if (/^(GRANT|REVOKE|ALTER DEFAULT PRIVILEGES|SECURITY LABEL|COMMENT ON (EXTENSION|SCHEMA|DATABASE))\b/i.test(s)) return { action: 'skip', what };
+  if (/^CREATE (UNLOGGED )?(TABLE|SEQUENCE)\b/i.test(s)) return { action: 'run', what };
+  if (/^CREATE (UNIQUE )?INDEX\b/i.test(s)) return { action: 'run', what };
+  if (/^ALTER (TABLE|SEQUENCE|INDEX)\b/i.test(s)) return { action: 'run', what };
+  if (/^SELECT pg_catalog\.setval\(/i.test(s)) return { action: 'run', what };
+  if (/^COMMENT ON (TABLE|COLUMN|INDEX|CONSTRAINT|SEQUENCE)\b/i.test(s)) return { action: 'run', what };
+  if (/^CREATE EXTENSION IF NOT EXISTS\b/i.test(s)) return { action: 'run', what };
+  return { action: 'refuse', what };
+}
+
+/**
+ * A stock pg_dump plain file (or any psql script of that shape): statements in order on one
+ * session, relations created in the staging schema, COPY blocks streamed.
+ */
+export async function loadDumpPg(o: PgLoadOptions): Promise<PgLoadResult> {
+  const { readScript } = await import('./script.js');
+  const { from } = await copyStreams();
+  const { statSync } = await import('node:fs');
+  const { InvalidInput } = await import('../../../domain/errors.js');
+  const conn = await openLoadSession(o);
+  try {
+    const total = statSync(o.file).size;
+    let done = 0;
+    const source = openDecompressed(o.file, {
+      onBytes: (n) => {
+        done += n;
+        o.onProgress?.(done, total);
+      },
+    }) as AsyncIterable<Buffer>;
+    let srcSchema: string | null = null;
+    const relations = new Set<string>();
+    const created: string[] = [];
+    let skippedPrivileges = false;
+    const rewrite = (sql: string) => (srcSchema ? requalify(sql, srcSchema, o.schema, relations) : sql);
+    let current = '';
+    try {
+      for await (const item of readScript(source)) {
+        if (item.kind === 'meta') {
+          if (/^\\(un)?restrict\b/.test(item.text)) continue;
+          if (/^\\(connect|c)\b/.test(item.text)) {
+            throw new InvalidInput('the dump connects to a database (\\connect: made with pg_dump --create or pg_dumpall): dump one database without --create');
+          }
+          throw new InvalidInput(`the dump contains the psql command "${item.text.slice(0, 40)}": billettigue restores plain pg_dump files (tables and their rows)`);
+        }
+        if (item.kind === 'copy') {
+          const m = new RegExp(`^COPY\\s+(?:(${IDENT_RE})\\.)?(${IDENT_RE})`, 'i').exec(item.text);
+          current = m ? identName(m[2]!) : '?';
+          const sink = conn.query(from(rewrite(item.text).replace(/\bFROM\s+stdin\b/i, 'FROM STDIN')));
+          try {
+            await pipeline(item.data, sink);
+          } catch (err) {
+            throw translatePgLoadError(err, current);
+          }
+          continue;
+        }
+        const sql = item.text;
+        const rel = createdRelation(sql);
+        if (rel) {
+          if (rel.schema) {
+            if (srcSchema === null) srcSchema = rel.schema;
+            else if (srcSchema !== rel.schema) {
+              throw new InvalidInput(`the dump holds tables of several schemas (${srcSchema}, ${rel.schema}): dump one schema (pg_dump -n ${srcSchema})`);
+            }
+          }
+          relations.add(rel.name);
+          if (/^CREATE\s+(UNLOGGED\s+)?TABLE/i.test(sql)) created.push(rel.name);
+        }
+        const k = classifyPgStatement(sql);
+        if (k.action === 'skip') {
+          if (/^(GRANT|REVOKE)/i.test(sql)) skippedPrivileges = true;
+          continue;
+        }
+        if (k.action === 'refuse') {
+          throw new InvalidInput(`the dump contains a statement billettigue does not restore ("${k.what}…"): only tables, sequences, indexes, constraints and their rows are restored`);
+        }
+        current = rel?.name ?? current;
+        try {
+          await q(conn, rewrite(sql));
+        } catch (err) {
+          throw translatePgLoadError(err, current);
+        }
+      }
+    } catch (err) {
+      const e = err as { code?: string; message?: string };
+      if (typeof e?.code === 'string' && !(err instanceof Conflict) && !(err instanceof IntegrityError)) {
+        throw new IntegrityError(`the dump did not load (${e.message}): nothing was changed`, { code: 'load_failed', cause: err });
+      }
+      throw err;
+    }
+    if (skippedPrivileges) o.onWarning?.('the dump grants privileges (GRANT/REVOKE): they are not restored; grant them again after the restore');
+    await pauseAt('restore:load');
+    const specs = await describePgTables(conn, o.schema);
+    // Foreign keys must stay inside what is restored: the live tables move out at the swap.
+    const outside = await rows<{ con: string; tbl: string; ref: string }>(
+      conn,
+      `SELECT k.conname AS con, c.relname AS tbl, r.relname AS ref FROM pg_constraint k
+         JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+         JOIN pg_class r ON r.oid = k.confrelid JOIN pg_namespace rn ON rn.oid = r.relnamespace
+        WHERE k.contype = 'f' AND n.nspname = $1 AND rn.nspname <> $1`,
+      [o.schema],
+    );
+    if (outside.length) {
+      throw new Conflict(`the dump's foreign keys reference tables it does not contain (${outside.map((x) => `${x.tbl} → ${x.ref}`).join(', ')}): dump those tables too`, { code: 'partial_foreign_keys' });
+    }
+    const moved = await sequencesPastMax(conn, specs);
+    if (moved.length) o.onWarning?.(`sequences behind their column's largest value were moved past it: ${moved.join(', ')}`);
+    const positions = await sequencePositions(conn, specs);
+    o.onStep?.('hashing the loaded tables');
+    const tables: LoadedTable[] = [];
+    for (const s of specs) {
+      const h = await readPgTable(conn, s, { schema: o.schema });
+      tables.push({ name: s.name, rows: h.rows, sha256: h.sha256, auto_increment: positions.get(s.name) ?? null, verified: false });
+    }
+    return { tables, method: 'copy', migrations: await pgMigrations(conn, o.schema), created };
+  } finally {
+    await closeQuietly(conn);
   }
 }

@@ -220,4 +220,6 @@ export const mysqlEngine: Engine = {
     t.charset('utf8mb4');
     t.collate(MYSQL_COLLATION);
   },
+
+  bulk: async () => (await import('./bulk.js')).mysqlBulk,
 };

@@ -13,7 +13,7 @@ import { asDriver, driverText } from '../driver-error.js';
 import type { ConnectOptions, DoctorCheck, DriverErrorClass, Engine } from '../types.js';
 
 /** The database a server-level connection (db create) opens: every cluster has it. */
-const MAINTENANCE_DB = 'postgres';
+export const MAINTENANCE_DB = 'postgres';
 
 /** Type OIDs (pg_type) whose text form billettigue parses itself. */
 const OID = { int8: 20, date: 1082, timestamp: 1114, timestamptz: 1184 } as const;
@@ -117,7 +117,8 @@ export const postgresEngine: Engine = {
         min: 0,
         max: options.pool?.max ?? 4,
         afterCreate: (conn: PgRawConnection, done: (err: Error | null, conn: unknown) => void) => {
-          conn.query("SET TIME ZONE 'UTC'", (err) => done(err, conn));
+          const first = t.schema ? `; SELECT set_config('search_path', '"${t.schema.replace(/"/g, '""').replace(/'/g, "''")}", ' || current_setting('search_path'), false)` : '';
+          conn.query(`SET TIME ZONE 'UTC'${first}`, (err) => done(err, conn));
         },
       },
       acquireConnectionTimeout: 15000,
@@ -240,4 +241,6 @@ export const postgresEngine: Engine = {
   tableOptions() {
     /* PostgreSQL tables take no engine or charset options */
   },
+
+  bulk: async () => (await import('./bulk.js')).postgresBulk,
 };

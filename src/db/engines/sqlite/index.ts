@@ -154,4 +154,6 @@ export const sqliteEngine: Engine = {
   tableOptions() {
     /* SQLite has no table options */
   },
+
+  bulk: async () => (await import('./bulk.js')).sqliteBulk,
 };

@@ -1,0 +1,300 @@
+/**
+ * PostgreSQL restore: staging schema → verify → one transaction that moves the tables → check.
+ *
+ * The backup is loaded into a schema beside the live one, in the same database
+ * (bt_restore_<db>_<stamp>), and verified there (rows and SHA-256 of every table against the
+ * manifest). Then ONE transaction moves every live table into bt_undo_<db>_<stamp> and every
+ * staging table into the live schema (`ALTER TABLE … SET SCHEMA`, which carries the table's
+ * indexes, constraints and owned sequences along). DDL is transactional in PostgreSQL: another
+ * session sees all the old tables or all the new ones, never a mix, and a restore killed at any
+ * point leaves one or the other (an open transaction dies with its session). Foreign keys point
+ * at tables, not names: old tables keep referencing old ones, new ones new ones. Index and
+ * sequence names are unique per schema, which is why the live tables leave before the staging
+ * ones arrive (same transaction, that order). Readers waiting on a table during the swap resolve
+ * its name again once the swap commits, so they read the new table.
+ * The replaced tables stay in bt_undo_… until the next restore, for `restore --undo`.
+ */
+import type { PostgresTarget } from '../../../db/config.js';
+import { helperDatabase, helperOf, isLeftoverName, STAGING_PREFIX, UNDO_PREFIX } from '../../../db/leftovers.js';
+import { Conflict, IntegrityError, NotFound } from '../../../domain/errors.js';
+import type { Manifest } from '../../manifest.js';
+import { pauseAt } from '../../pause.js';
+import type { EngineRestoreOptions, LoadedTable, RestoreHooks, RestoreReport, UndoReport } from '../types.js';
+import { listPgTables } from './catalog.js';
+import { closeQuietly, destroy, openPg, q, qi, rows, type PgSession } from './conn.js';
+import { liveSchema, pgMigrations } from './dump.js';
+import { loadBackupPg, loadDumpPg, type PgLoadResult } from './load.js';
+
+export type PgRestoreOptions = EngineRestoreOptions & { target: PostgresTarget };
+
+/** How long the swap waits for sessions holding the live tables before giving up (exit 4). */
+const SWAP_LOCK_TIMEOUT = '30s';
+
+export async function schemaExists(conn: PgSession, name: string): Promise<boolean> {
+  const r = await rows<{ n: string }>(conn, 'SELECT count(*)::text AS n FROM pg_namespace WHERE nspname = $1', [name]);
+  return Number(r[0]?.n) > 0;
+}
+
+/** Drops a helper schema and everything in it, on a fresh session, bounded in time. */
+export async function dropHelperSchema(target: PostgresTarget, name: string, timeoutMs = 30_000): Promise<boolean> {
+  let conn: PgSession | undefined;
+  try {
+    conn = await openPg(target, { application: 'billettigue restore cleanup' });
+    await q(conn, `SET lock_timeout = '${Math.ceil(timeoutMs / 1000)}s'`);
+    await q(conn, `DROP SCHEMA IF EXISTS ${qi(name)} CASCADE`);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await closeQuietly(conn);
+  }
+}
+
+/** Foreign keys between the restored tables and live tables that stay: a partial swap would break them. */
+async function crossReferences(conn: PgSession, live: string, staging: string, restored: string[]): Promise<string[]> {
+  const r = await rows<{ t: string; tn: string; r: string; rn: string; c: string }>(
+    conn,
+    `SELECT c.relname AS t, n.nspname AS tn, rc.relname AS r, rn.nspname AS rn, k.conname AS c
+       FROM pg_constraint k
+       JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+       JOIN pg_class rc ON rc.oid = k.confrelid JOIN pg_namespace rn ON rn.oid = rc.relnamespace
+      WHERE k.contype = 'f' AND (n.nspname = ANY($1) OR rn.nspname = ANY($1))`,
+    [[live, staging]],
+  );
+  const set = new Set(restored);
+  const out: string[] = [];
+  for (const f of r) {
+    // Live tables that stay, referencing (or referenced by) a table being replaced.
+    if (f.tn === live && f.rn === live && (set.has(f.r) !== set.has(f.t))) out.push(`${f.t} → ${f.r} (${f.c})`);
+    if (f.tn === staging && f.rn !== staging) out.push(`${f.t} → ${f.r} (${f.c})`);
+  }
+  return out;
+}
+
+/** Views and other objects of other schemas that depend on the tables (they would follow the old ones). */
+async function dependents(conn: PgSession, live: string, tables: string[]): Promise<string[]> {
+  if (tables.length === 0) return [];
+  const r = await rows<{ what: string }>(
+    conn,
+    `SELECT DISTINCT v.relname || ' (' || CASE v.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' ELSE v.relkind::text END || ')' AS what
+       FROM pg_depend d
+       JOIN pg_rewrite w ON w.oid = d.objid AND d.classid = 'pg_rewrite'::regclass
+       JOIN pg_class v ON v.oid = w.ev_class
+       JOIN pg_class t ON t.oid = d.refobjid AND d.refclassid = 'pg_class'::regclass
+       JOIN pg_namespace n ON n.oid = t.relnamespace
+      WHERE n.nspname = $1 AND t.relname = ANY($2) AND v.oid <> t.oid
+      ORDER BY 1`,
+    [live, tables],
+  );
+  return r.map((x) => x.what);
+}
+
+/** pg_class oids of a schema's tables: a SET SCHEMA keeps them (the post-swap identity check). */
+async function tableOids(conn: PgSession, schema: string): Promise<Map<string, string>> {
+  const r = await rows<{ name: string; oid: string }>(
+    conn,
+    "SELECT c.relname AS name, c.oid::text AS oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r'",
+    [schema],
+  );
+  return new Map(r.map((x) => [x.name, x.oid]));
+}
+
+function translateSwapError(err: unknown): unknown {
+  const e = err as { code?: string };
+  if (e?.code === '55P03') {
+    return new Conflict(`the live tables stayed in use by other sessions (long transactions?) for ${SWAP_LOCK_TIMEOUT}: nothing was swapped; retry when they are done`, {
+      code: 'tables_busy',
+      cause: err,
+    });
+  }
+  if (e?.code === '40P01') {
+    return new Conflict('another session deadlocked with the swap: nothing was swapped; retry', { code: 'tables_busy', cause: err });
+  }
+  return err;
+}
+
+/**
+ * Moves tables between schemas in one transaction: `out` leave `live` for `undo` first, then
+ * `in` arrive from `from`. Everything or nothing.
+ */
+async function swapTables(conn: PgSession, live: string, undo: string, out: string[], from: string, incoming: string[]): Promise<void> {
+  await q(conn, 'BEGIN');
+  try {
+    await q(conn, `SET LOCAL lock_timeout = '${SWAP_LOCK_TIMEOUT}'`);
+    // Locks first, in one statement and a fixed order: fewer chances of a deadlock halfway.
+    const all = [...out.map((t) => `${qi(live)}.${qi(t)}`), ...incoming.map((t) => `${qi(from)}.${qi(t)}`)];
+    if (all.length) await q(conn, `LOCK TABLE ${all.join(', ')} IN ACCESS EXCLUSIVE MODE`);
+    await q(conn, `CREATE SCHEMA IF NOT EXISTS ${qi(undo)}`);
+    for (const t of out) await q(conn, `ALTER TABLE ${qi(live)}.${qi(t)} SET SCHEMA ${qi(undo)}`);
+    for (const t of incoming) await q(conn, `ALTER TABLE ${qi(from)}.${qi(t)} SET SCHEMA ${qi(live)}`);
+    await q(conn, 'COMMIT');
+  } catch (err) {
+    await q(conn, 'ROLLBACK').catch(() => undefined);
+    throw translateSwapError(err);
+  }
+}
+
+/** The staging tables must be exactly the manifest's (names, rows, SHA-256) before they go live. */
+function checkAgainstManifest(manifest: Manifest | null, stagingTables: string[], load: PgLoadResult, migrationsApplied: string[]): void {
+  if (!manifest) return;
+  const want = new Set(manifest.tables.map((t) => t.name));
+  const extra = stagingTables.filter((t) => !want.has(t));
+  // Migrations applied to the staging copy may add tables (and knex's own): those are expected.
+  const unexpected = migrationsApplied.length ? [] : extra;
+  const missing = [...want].filter((t) => !stagingTables.includes(t));
+  const bad = manifest.tables.filter((t) => {
+    const got = load.tables.find((x) => x.name === t.name);
+    return !got || !got.verified || got.rows !== t.rows || got.sha256 !== t.sha256;
+  });
+  if (missing.length || unexpected.length || bad.length) {
+    throw new IntegrityError(
+      `the staging copy is not the backup (${[
+        missing.length ? `missing: ${missing.join(', ')}` : '',
+        unexpected.length ? `unexpected: ${unexpected.join(', ')}` : '',
+        bad.length ? `not matching the manifest: ${bad.map((t) => t.name).join(', ')}` : '',
+      ]
+        .filter(Boolean)
+        .join('; ')}): nothing was swapped`,
+      { code: 'verify_mismatch' },
+    );
+  }
+}
+
+export async function restorePostgres(o: PgRestoreOptions): Promise<RestoreReport> {
+  const admin = await openPg(o.target, { application: 'billettigue restore' });
+  const live = await liveSchema(admin);
+  const staging = helperDatabase(STAGING_PREFIX, o.target.database);
+  let undo: string | null = null;
+  let swapping: Promise<unknown> | null = null;
+  let swapped = false;
+  let finished = false;
+  const loaders: PgSession[] = [];
+  o.hooks.onAbort?.(async () => {
+    if (finished) return;
+    for (const c of loaders) destroy(c);
+    if (swapping) await swapping.catch(() => undefined);
+    if (!swapped) await dropHelperSchema(o.target, staging);
+  });
+  try {
+    await q(admin, `CREATE SCHEMA ${qi(staging)}`);
+    o.hooks.onStep?.(`loading into staging schema ${staging}`);
+    const load = await (o.manifest ? loadBackupPg : loadDumpPg)({
+      target: o.target,
+      schema: staging,
+      live,
+      file: o.file,
+      manifest: o.manifest,
+      jobs: o.jobs,
+      onProgress: o.hooks.onProgress,
+      onStep: o.hooks.onStep,
+      onWarning: o.hooks.onWarning,
+      onConnection: (c) => loaders.push(c),
+    });
+    const pending = o.checkMigrations(load.migrations);
+    let migrationsApplied: string[] = [];
+    if (pending.length > 0 && !o.dryRun) {
+      o.hooks.onStep?.(`applying ${pending.length} newer migration${pending.length > 1 ? 's' : ''} to the staging copy`);
+      migrationsApplied = await o.migrate(staging);
+    }
+    const stagingTables = (await listPgTables(admin, staging)).map((t) => t.name);
+    const liveTables = (await listPgTables(admin, live)).map((t) => t.name).filter((t) => !isLeftoverName(t));
+    const full = !o.manifest || o.manifest.scope === 'full';
+    const moveOut = full ? liveTables : liveTables.filter((t) => stagingTables.includes(t));
+    const movedAside = full ? liveTables.filter((t) => !stagingTables.includes(t)) : [];
+    const cross = await crossReferences(admin, live, staging, full ? liveTables : stagingTables);
+    if (cross.length && !full) {
+      throw new Conflict(
+        `this backup holds only some tables (--tables) and foreign keys link them to tables it does not hold (${cross.slice(0, 4).join(', ')}): restoring them alone would break those keys; restore a full backup instead`,
+        { code: 'partial_foreign_keys' },
+      );
+    }
+    const views = await dependents(admin, live, moveOut);
+    if (views.length) {
+      throw new Conflict(`objects depend on the tables being replaced and would keep pointing at the old ones: ${views.join(', ')}; drop them first (and create them again after the restore)`, {
+        code: 'dependent_objects',
+      });
+    }
+    checkAgainstManifest(o.manifest, stagingTables, load, migrationsApplied);
+    if (o.dryRun) {
+      await q(admin, `DROP SCHEMA ${qi(staging)} CASCADE`);
+      finished = true;
+      return { staging, undo: null, tables: load.tables, method: load.method, migrations: load.migrations, migrationsApplied, swapped: false, postSwapCheck: 'dry run: nothing swapped', movedAside };
+    }
+    const before = await tableOids(admin, staging);
+    await pauseAt('restore:swap');
+    undo = helperDatabase(UNDO_PREFIX, o.target.database);
+    o.hooks.onStep?.(`swapping ${stagingTables.length} tables in (one transaction)`);
+    swapping = swapTables(admin, live, undo, moveOut, staging, stagingTables);
+    await swapping;
+    swapped = true;
+    await pauseAt('restore:swapped');
+
+    // The live tables must now be exactly the verified staging ones (same pg_class oids).
+    const after = await tableOids(admin, live);
+    const problems = stagingTables.filter((t) => !after.has(t) || after.get(t) !== before.get(t)).map((t) => `${t} is not the verified table`);
+    if (problems.length) {
+      await swapTables(admin, live, staging, stagingTables, undo, moveOut);
+      swapped = false;
+      throw new IntegrityError(`the swapped-in tables failed the final check (${problems.join('; ')}): the previous tables were put back`, { code: 'post_swap_mismatch' });
+    }
+    await q(admin, `DROP SCHEMA ${qi(staging)} CASCADE`);
+    // Only the last restore can be undone: older undo copies of this database go.
+    for (const s of await undoSchemas(admin, o.target.database)) if (s !== undo) await q(admin, `DROP SCHEMA ${qi(s)} CASCADE`);
+    finished = true;
+    return {
+      staging,
+      undo,
+      tables: load.tables,
+      method: load.method,
+      migrations: load.migrations,
+      migrationsApplied,
+      swapped: true,
+      postSwapCheck: 'every live table is the verified staging table (same pg_class oid)',
+      movedAside,
+    };
+  } catch (err) {
+    if (!swapped) {
+      for (const c of loaders) destroy(c);
+      o.hooks.onStep?.('cleaning up the staging schema');
+      if (!(await dropHelperSchema(o.target, staging))) o.hooks.onWarning?.(`the staging schema ${staging} could not be dropped: \`billettigue restore --clean-leftovers --yes\` removes it`);
+      finished = true;
+    }
+    throw err;
+  } finally {
+    await closeQuietly(admin);
+  }
+}
+
+/** Undo schemas of `database`, newest first. */
+export async function undoSchemas(conn: PgSession, database: string): Promise<string[]> {
+  const r = await rows<{ name: string }>(conn, "SELECT nspname AS name FROM pg_namespace WHERE nspname LIKE 'bt\\_undo\\_%' ORDER BY nspname DESC");
+  return r.map((x) => x.name).filter((n) => helperOf(n, UNDO_PREFIX, database));
+}
+
+export async function findUndoPg(conn: PgSession, database: string): Promise<string | null> {
+  return (await undoSchemas(conn, database))[0] ?? null;
+}
+
+/** Swaps the last restore's previous tables back in; what is live now becomes the new undo copy. */
+export async function undoPostgres(target: PostgresTarget, checkMigrations: (m: string[]) => void, hooks: RestoreHooks): Promise<UndoReport> {
+  const admin = await openPg(target, { application: 'billettigue restore --undo' });
+  try {
+    const live = await liveSchema(admin);
+    const from = await findUndoPg(admin, target.database);
+    if (!from) throw new NotFound(`nothing to undo: no previous tables of ${target.database} are kept (no ${UNDO_PREFIX}${target.database}_… schema)`);
+    checkMigrations(await pgMigrations(admin, from));
+    const undoTables = (await listPgTables(admin, from)).map((t) => t.name);
+    const liveTables = (await listPgTables(admin, live)).map((t) => t.name).filter((t) => !isLeftoverName(t));
+    const views = await dependents(admin, live, liveTables);
+    if (views.length) throw new Conflict(`objects depend on the live tables: ${views.join(', ')}; drop them first`, { code: 'dependent_objects' });
+    const keptAs = helperDatabase(UNDO_PREFIX, target.database);
+    hooks.onStep?.(`swapping ${undoTables.length} tables back (one transaction)`);
+    await swapTables(admin, live, keptAs, liveTables, from, undoTables);
+    await q(admin, `DROP SCHEMA ${qi(from)} CASCADE`);
+    return { from, keptAs, tables: undoTables };
+  } finally {
+    await closeQuietly(admin);
+  }
+}
+
+export type { LoadedTable };
