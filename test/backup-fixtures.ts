@@ -1,15 +1,15 @@
 /**
  * Shared by the backup/restore tests: rows in all 12 seed tables (+ audit_log) with the values
  * that break naive dumps (quotes, backslashes, newlines, NUL, Ctrl-Z, emoji, the word NULL,
- * NULLs, decimals, booleans), a full "what is in this database" snapshot (rows of every table in
+ * NULLs, decimals, booleans; PostgreSQL text cannot hold NUL: there that string has none), a full "what is in this database" snapshot (rows of every table in
  * primary-key order, AUTO_INCREMENT counters, table definitions), helpers to drive the binary
  * interactively (wait for the pause hook, kill it) and to drop the helper databases a test left.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import type { Knex } from 'knex';
 import { BIN } from './helpers/cli.js';
 import { mysqlServerUrl, type TestDb } from './helpers/db.js';
-import { parseDatabaseUrl } from '../src/db/config.js';
+import { parseDatabaseUrl, type DbKind } from '../src/db/config.js';
 import { connect } from '../src/db/connection.js';
 import { dialectOf, listTables, rawRows } from '../src/db/dialect.js';
 import { dbTag } from '../src/db/leftovers.js';
@@ -35,9 +35,18 @@ export const TRICKY = [
 const T0 = Date.UTC(2026, 0, 15, 8, 30, 0);
 const at = (minutes: number) => toDbTime(new Date(T0 + minutes * 60_000));
 
-/** Inserts `n` of everything (n ≥ 3), ids explicit, strings from TRICKY. */
-export async function fillAll(knex: Knex, n = 6): Promise<void> {
-  const s = (i: number) => TRICKY[i % TRICKY.length]!;
+/** TRICKY as an engine can store it: PostgreSQL text has no NUL byte (`portable`: everywhere). */
+export function trickyFor(kind: DbKind, portable = false): string[] {
+  return kind === 'postgres' || portable ? TRICKY.map((t) => t.replace(/\0/g, '')) : TRICKY;
+}
+
+/**
+ * Inserts `n` of everything (n ≥ 3), ids explicit, strings from TRICKY. `portable`: the same
+ * rows on every engine (no NUL byte anywhere), for comparing hashes across engines.
+ */
+export async function fillAll(knex: Knex, n = 6, options: { portable?: boolean } = {}): Promise<void> {
+  const tricky = trickyFor(dialectOf(knex), options.portable);
+  const s = (i: number) => tricky[i % tricky.length]!;
   await knex.transaction(async (trx) => {
     // Fixed times everywhere (the seeded roles too): two databases filled apart hash the same.
     await trx('roles').update({ created_at: at(0), updated_at: at(0) });
@@ -195,15 +204,31 @@ export async function fillAll(knex: Knex, n = 6): Promise<void> {
       })),
     );
   });
-  if (dialectOf(knex) === 'mysql') {
-    // Counters above the data, as a live database has after deletions.
+  // Counters above the data, as a live database has after deletions.
+  await COUNTERS[dialectOf(knex)](knex);
+}
+
+/** Next ids 1000 (reservations) and 500 (comptes); SQLite keeps the last one given (999, 499). */
+const COUNTERS: Record<DbKind, (knex: Knex) => Promise<unknown>> = {
+  mysql: async (knex) => {
     await knex.raw('ALTER TABLE reservations AUTO_INCREMENT = 1000');
     await knex.raw('ALTER TABLE comptes AUTO_INCREMENT = 500');
-  } else {
+  },
+  postgres: async (knex) => {
+    // Explicit ids do not move a sequence (MySQL's AUTO_INCREMENT and SQLite's counter do).
+    for (const t of ['roles', 'comptes', 'utilisateurs', 'transporteurs', 'administrateurs', 'trajets', 'reservations', 'paiements', 'envois', 'colis', 'zones_desservies', 'revoked_tokens', 'audit_log']) {
+      await knex.raw(`SELECT setval(pg_get_serial_sequence(?, 'id'), max(id)) FROM ${t} HAVING max(id) IS NOT NULL`, [t]);
+    }
+    await knex.raw("SELECT setval(pg_get_serial_sequence('reservations', 'id'), 999), setval(pg_get_serial_sequence('comptes', 'id'), 499)");
+  },
+  sqlite: async (knex) => {
     await knex.raw("UPDATE sqlite_sequence SET seq = 999 WHERE name = 'reservations'");
     await knex.raw("UPDATE sqlite_sequence SET seq = 499 WHERE name = 'comptes'");
-  }
-}
+  },
+};
+
+/** The manifest's `auto_increment` of reservations after fillAll (the next id; SQLite: the last). */
+export const RESERVATIONS_COUNTER: Record<DbKind, number> = { mysql: 1000, postgres: 1000, sqlite: 999 };
 
 export interface DbState {
   tables: Record<string, unknown[]>;
@@ -212,12 +237,41 @@ export interface DbState {
 }
 
 async function primaryKey(knex: Knex, table: string): Promise<string[]> {
-  if (dialectOf(knex) === 'mysql') {
+  const kind = dialectOf(knex);
+  if (kind === 'mysql') {
     const r = await rawRows<{ c: string }>(knex, "SELECT column_name AS c FROM information_schema.key_column_usage WHERE table_schema = DATABASE() AND table_name = ? AND constraint_name = 'PRIMARY' ORDER BY ordinal_position", [table]);
+    return r.map((x) => x.c);
+  }
+  if (kind === 'postgres') {
+    const r = await rawRows<{ c: string }>(
+      knex,
+      "SELECT a.attname AS c FROM pg_constraint k JOIN unnest(k.conkey) WITH ORDINALITY x(n, o) ON true JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = x.n WHERE k.conrelid = to_regclass(quote_ident(current_schema()) || '.' || quote_ident(?)) AND k.contype = 'p' ORDER BY x.o",
+      [table],
+    );
     return r.map((x) => x.c);
   }
   const r = await rawRows<{ name: string; pk: number }>(knex, 'SELECT name, pk FROM pragma_table_info(?)', [table]);
   return r.filter((x) => x.pk > 0).sort((a, b) => a.pk - b.pk).map((x) => x.name);
+}
+
+/**
+ * A PostgreSQL table's definition, comparable across a dump and reload: columns, constraints
+ * and indexes. CHECK bodies lose their casts and parentheses (PostgreSQL re-parses its own
+ * deparsed `= ANY (ARRAY[…])` into an equivalent tree that prints differently).
+ */
+async function postgresSchema(knex: Knex, table: string): Promise<string> {
+  const reg = "to_regclass(quote_ident(current_schema()) || '.' || quote_ident(?))";
+  const cols = await rawRows<{ d: string }>(
+    knex,
+    `SELECT a.attname || ' ' || format_type(a.atttypid, a.atttypmod) || CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END || coalesce(' DEFAULT ' || pg_get_expr(d.adbin, d.adrelid), '') || CASE WHEN a.attidentity <> '' THEN ' IDENTITY ' || a.attidentity::text ELSE '' END AS d
+       FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+      WHERE a.attrelid = ${reg} AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
+    [table],
+  );
+  const cons = await rawRows<{ d: string }>(knex, `SELECT conname || ' ' || pg_get_constraintdef(oid) AS d FROM pg_constraint WHERE conrelid = ${reg} ORDER BY conname`, [table]);
+  const idx = await rawRows<{ d: string }>(knex, `SELECT pg_get_indexdef(indexrelid) AS d FROM pg_index WHERE indrelid = ${reg} ORDER BY 1`, [table]);
+  const norm = (d: string) => d.replace(/::(character varying|text)(\[\])?/g, '').replace(/[()\s]/g, '');
+  return [...cols.map((c) => c.d), ...cons.map((c) => norm(c.d)), ...idx.map((i) => i.d)].join('\n');
 }
 
 /** Everything a restore must bring back, comparable with toEqual. */
@@ -228,7 +282,15 @@ export async function dbState(knex: Knex, options: { skip?: (table: string, row:
     const pk = await primaryKey(knex, t);
     const rows = (await knex(t).select('*').orderBy(pk.length ? pk : ['rowid'])) as Array<Record<string, unknown>>;
     state.tables[t] = rows.filter((r) => !options.skip?.(t, r));
-    if (dialectOf(knex) === 'mysql') {
+    if (dialectOf(knex) === 'postgres') {
+      state.schema[t] = await postgresSchema(knex, t);
+      const [a] = await rawRows<{ next: string | null }>(
+        knex,
+        "SELECT coalesce(s.last_value + s.increment_by, s.start_value) AS next FROM pg_sequences s WHERE (quote_ident(s.schemaname) || '.' || quote_ident(s.sequencename)) = pg_get_serial_sequence(?, 'id')",
+        [t],
+      ).catch(() => [{ next: null }]);
+      state.autoIncrement[t] = a?.next === null || a?.next === undefined ? null : Number(a.next);
+    } else if (dialectOf(knex) === 'mysql') {
       const [c] = await rawRows<Record<string, string>>(knex, `SHOW CREATE TABLE \`${t}\``);
       state.schema[t] = c!['Create Table']!.replace(/ AUTO_INCREMENT=\d+/, '');
       const [a] = await rawRows<{ ai: number | null }>(knex, 'SELECT auto_increment AS ai FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?', [t]);
@@ -268,11 +330,53 @@ export async function dropHelpers(db: TestDb): Promise<void> {
   }
 }
 
+/** Staging, undo and scratch copies of the test database (MySQL: databases; PostgreSQL: schemas in it). */
 export async function helperDatabases(db: TestDb): Promise<string[]> {
+  if (db.target.kind === 'postgres') {
+    const k = await connect(db.target);
+    try {
+      const r = await rawRows<{ name: string }>(k, "SELECT nspname AS name FROM pg_namespace WHERE nspname ~ '^bt_(restore|undo|verify)_' ORDER BY 1");
+      return r.map((x) => x.name);
+    } finally {
+      await k.destroy();
+    }
+  }
   if (db.target.kind !== 'mysql') return [];
   const tag = dbTag(db.target.database);
   const dbs = await rawRows<{ name: string }>(db.knex, 'SELECT schema_name AS name FROM information_schema.schemata');
   return dbs.map((d) => d.name).filter((n) => /^bt_(restore|undo|verify)_/.test(n) && n.includes(`_${tag}_`)).sort();
+}
+
+/** The server address of a test database as the stock clients take it. */
+function clientArgs(db: TestDb): { host: string; port: string; user: string; database: string } {
+  const u = new URL(db.url);
+  return { host: u.hostname, port: u.port, user: decodeURIComponent(u.username), database: decodeURIComponent(u.pathname.slice(1)) };
+}
+
+/** A stock plain dump of the test database: mariadb-dump, `pg_dump --no-owner`, `sqlite3 .dump`. */
+export function stockDump(db: TestDb): Buffer {
+  if (db.target.kind === 'sqlite') return execFileSync('sqlite3', [db.target.filename, '.dump'], { maxBuffer: 1 << 28 });
+  const a = clientArgs(db);
+  if (db.target.kind === 'mysql') return execFileSync('mariadb-dump', ['-h', a.host, '-P', a.port || '3306', '-u', a.user || 'root', '--single-transaction', a.database], { maxBuffer: 1 << 28 });
+  return execFileSync('pg_dump', ['-h', a.host, '-p', a.port || '5432', '-U', a.user || 'postgres', '--no-owner', a.database], { maxBuffer: 1 << 28 });
+}
+
+/** Loads SQL with the stock client: mariadb, `psql -v ON_ERROR_STOP=1`, sqlite3. */
+export function stockLoad(db: TestDb, sql: Buffer): void {
+  if (db.target.kind === 'sqlite') {
+    execFileSync('sqlite3', [db.target.filename], { input: sql });
+    return;
+  }
+  const a = clientArgs(db);
+  if (db.target.kind === 'mysql') execFileSync('mariadb', ['-h', a.host, '-P', a.port || '3306', '-u', a.user || 'root', a.database], { input: sql, maxBuffer: 1 << 28 });
+  else execFileSync('psql', ['-q', '-v', 'ON_ERROR_STOP=1', '-h', a.host, '-p', a.port || '5432', '-U', a.user || 'postgres', '-d', a.database], { input: sql, maxBuffer: 1 << 28 });
+}
+
+/** How a stock dump writes a string value (mysqldump: backslash escapes; sqlite3: SQL quotes; pg_dump: COPY text). */
+export function dumpedString(kind: DbKind, s: string): string {
+  if (kind === 'mysql') return s.replace(/\\/g, '\\\\').replace(/'/g, "\\'");
+  if (kind === 'sqlite') return s.replace(/'/g, "''");
+  return s.replace(/\\/g, '\\\\');
 }
 
 /** A running binary: wait for a stderr pattern, signal it, await its exit. */

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Knex } from 'knex';
 import { createTestDb, testedKinds, type TestDb } from './helpers/db.js';
 import { run, runJson } from './helpers/cli.js';
-import { dbState, dropHelpers, fillAll, helperDatabases, notRestoreAudit, reconnect, start, type DbState } from './backup-fixtures.js';
+import { dbState, dropHelpers, dumpedString, fillAll, helperDatabases, notRestoreAudit, reconnect, start, stockDump, type DbState } from './backup-fixtures.js';
 import { readManifest, sealManifest, serializeManifest } from '../src/backup/manifest.js';
 import { rollback, migrateLatest } from '../src/db/migrator.js';
 
@@ -181,14 +181,9 @@ describe.each(testedKinds())('restore on %s', (kind) => {
     expect(after.tables.reservations).toEqual(backedUp.tables.reservations);
   });
 
-  it('restores a stock dump (mariadb-dump / sqlite3 .dump) with a warning', async () => {
-    const dump = path.join(db.dir, kind === 'mysql' ? 'stock.sql' : 'stock-sqlite.sql');
-    if (kind === 'mysql') {
-      const u = new URL(db.url);
-      writeFileSync(dump, execFileSync('mariadb-dump', ['-h', u.hostname, '-P', u.port || '3306', '-u', u.username || 'root', '--single-transaction', u.pathname.slice(1)]));
-    } else {
-      writeFileSync(dump, execFileSync('sqlite3', [(db.target as { filename: string }).filename, '.dump']));
-    }
+  it('restores a stock dump (mariadb-dump / pg_dump --no-owner / sqlite3 .dump) with a warning', async () => {
+    const dump = path.join(db.dir, `stock-${kind}.sql`);
+    writeFileSync(dump, stockDump(db));
     await breakData();
     const r = await restore([dump, '--yes', '--no-safety-backup']);
     expect(r.code, r.stderr).toBe(0);
@@ -202,15 +197,10 @@ describe.each(testedKinds())('restore on %s', (kind) => {
 
   it('a file that violates a unique key midway: exit 4, live untouched, staging cleaned', async () => {
     const dump = path.join(db.dir, 'dup.sql');
-    let sql: string;
-    if (kind === 'mysql') {
-      const u = new URL(db.url);
-      sql = execFileSync('mariadb-dump', ['-h', u.hostname, '-P', u.port || '3306', '-u', u.username || 'root', '--single-transaction', u.pathname.slice(1)]).toString('utf8');
-    } else {
-      sql = execFileSync('sqlite3', [(db.target as { filename: string }).filename, '.dump']).toString('utf8');
-    }
-    // Compte 2 gets compte 1's email (quoted the way each dump quotes it).
-    writeFileSync(dump, sql.replace('user2.test@example.fr', kind === 'mysql' ? "user1.o\\'brien@example.fr" : "user1.o''brien@example.fr"));
+    const sql = stockDump(db).toString('utf8');
+    // Compte 2 gets compte 1's email (quoted the way each dump quotes it; pg_dump also dumps the
+    // undo copy a previous restore kept, which the restore skips).
+    writeFileSync(dump, sql.split('user2.test@example.fr').join(dumpedString(kind, "user1.o'brien@example.fr")));
     expect(readFileSync(dump, 'utf8')).not.toContain('user2.test@example.fr');
     await breakData();
     const before = await state();
@@ -279,8 +269,8 @@ describe.each(testedKinds())('restore on %s', (kind) => {
     await breakData();
     const next = await restore([backupFile, '--yes', '--no-safety-backup']);
     expect(next.code, next.stderr).toBe(0);
-    if (kind === 'mysql') {
-      // The (now empty) staging database; SQLite leaves only its stale lock, taken over silently.
+    if (kind !== 'sqlite') {
+      // The (now empty) staging database or schema; SQLite leaves only its stale lock, taken over silently.
       expect(next.stderr).toMatch(/an interrupted restore left: .*bt_restore_/);
       expect(next.stderr).toMatch(/cleaned: /);
     }
@@ -316,6 +306,6 @@ describe.each(testedKinds())('restore on %s', (kind) => {
     // A partial backup of tables tied by foreign keys to others is refused.
     const tied = await runJson<{ file: string }>(['backup', '--dir', dirOf(db), '--name', 'paiements-only', '--tables', 'paiements'], { url: db.url });
     const refused = await restore([tied.data.file, '--yes', '--no-safety-backup']);
-    expect(refused.code, refused.stderr).toBe(kind === 'mysql' ? 4 : 0);
+    expect(refused.code, refused.stderr).toBe(kind === 'sqlite' ? 0 : 4);
   });
 });

@@ -6,12 +6,13 @@
  * forever when that variable is unset). Several phases may be given, comma-separated.
  * Phases: backup:snapshot (transaction open, nothing read), backup:data (first table read),
  * restore:load (staging created, first table loaded), restore:swap (staging verified, just
- * before the swap), restore:swapped (just after the swap, before the final checks).
+ * before the swap), restore:commit (PostgreSQL: inside the swap's transaction, every table moved,
+ * before COMMIT), restore:swapped (just after the swap, before the final checks).
  * Unset in production: `pauseAt` is then a no-op.
  */
 import { existsSync } from 'node:fs';
 
-export type PausePhase = 'backup:snapshot' | 'backup:data' | 'restore:load' | 'restore:swap' | 'restore:swapped';
+export type PausePhase = 'backup:snapshot' | 'backup:data' | 'restore:load' | 'restore:swap' | 'restore:commit' | 'restore:swapped';
 
 export async function pauseAt(phase: PausePhase, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const wanted = env.BILLETTIGUE_TEST_PAUSE_AT;

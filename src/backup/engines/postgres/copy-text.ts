@@ -58,6 +58,10 @@ KEEP[0x5c] = 1;
 KEEP[0x6e] = 1;
 KEEP[0x72] = 1;
 
+/** Text bytes copied as they are (everything but tab, newline, backslash, quote and Ctrl-Z). */
+const TEXT_PLAIN = new Uint8Array(256).fill(1);
+for (const c of [0x09, 0x0a, 0x5c, 0x27, 0x1a]) TEXT_PLAIN[c] = 0;
+
 const HEX_UPPER = new Uint8Array(256);
 for (let c = 0; c < 256; c++) HEX_UPPER[c] = c >= 0x61 && c <= 0x66 ? c - 0x20 : c;
 
@@ -98,117 +102,147 @@ export class CopyToCanonical {
     let col = this.col;
     let st = this.st;
     let rowEnd = this.rowEnd;
-    let c: number;
-    for (let i = start; i < end; i++) {
-      c = buf[i]!;
-      if (st === St.FieldStart) {
-        if (col === 0) o[p++] = LPAREN;
-        if (c === BS) {
-          st = St.NullMark;
-          continue;
-        }
-        const k = cls[col]!;
-        if (k === PgCls.Temporal || k === PgCls.TemporalTz || k === PgCls.Text) o[p++] = QUOTE;
-        else if (k === PgCls.Binary) {
-          o[p++] = 0x58; // X
-          o[p++] = QUOTE;
-        }
-        st = St.InField;
-        // c is the value's first byte (or the delimiter of an empty value): handled below
-      } else if (st === St.NullMark) {
-        const k = cls[col]!;
-        if (c === 0x4e) {
-          // \N
-          o[p++] = 0x4e;
-          o[p++] = 0x55;
-          o[p++] = 0x4c;
-          o[p++] = 0x4c;
-          st = St.AfterNull;
-          continue;
-        }
-        if (k === PgCls.Binary) {
-          // bytea's `\\x…`: this is the second backslash; the x follows.
-          o[p++] = 0x58;
-          o[p++] = QUOTE;
-          st = St.ByteaHead;
-          continue;
-        }
-        // A value whose first character is escaped.
-        if (k === PgCls.Text || k === PgCls.Temporal || k === PgCls.TemporalTz) o[p++] = QUOTE;
-        st = St.Escape;
-      } else if (st === St.ByteaHead) {
-        st = St.InField; // skip the x
-        continue;
-      }
-
-      if (st === St.Escape) {
-        st = St.InField;
-        if (cls[col] === PgCls.Text) {
-          if (KEEP[c] === 1) {
-            o[p++] = BS;
-            o[p++] = c;
-          } else {
-            const u = UNESCAPE[c]!;
-            o[p++] = u >= 0 ? u : c;
+    let i = start;
+    let c = 0;
+    while (i < end) {
+      // ---- the states between values (rare bytes) ---------------------------------------
+      if (st !== St.InField) {
+        c = buf[i]!;
+        if (st === St.FieldStart) {
+          if (col === 0) o[p++] = LPAREN;
+          if (c === BS) {
+            st = St.NullMark;
+            i++;
+            continue;
           }
-        } else {
-          const u = UNESCAPE[c]!;
-          o[p++] = c === 0x6e ? NL : c === 0x72 ? 0x0d : u >= 0 ? u : c;
-        }
-        continue;
-      }
-
-      // St.InField or St.AfterNull: c is a value byte, a delimiter or a row end.
-      if (c === TAB || c === NL) {
-        if (st === St.InField) {
           const k = cls[col]!;
-          if (k === PgCls.TemporalTz) {
-            // Written in UTC: "…+00" (never cut off: partial rows stay in `out`).
-            if (o[p - 3] === 0x2b && o[p - 2] === 0x30 && o[p - 1] === 0x30) p -= 3;
+          if (k === PgCls.Temporal || k === PgCls.TemporalTz || k === PgCls.Text) o[p++] = QUOTE;
+          else if (k === PgCls.Binary) {
+            o[p++] = 0x58; // X
             o[p++] = QUOTE;
-          } else if (k === PgCls.Temporal || k === PgCls.Text || k === PgCls.Binary) o[p++] = QUOTE;
+          }
+          st = St.InField;
+          // c is the value's first byte, or the delimiter of an empty value: read below
+        } else if (st === St.NullMark) {
+          const k = cls[col]!;
+          i++;
+          if (c === 0x4e) {
+            // \N
+            o[p++] = 0x4e;
+            o[p++] = 0x55;
+            o[p++] = 0x4c;
+            o[p++] = 0x4c;
+            st = St.AfterNull;
+          } else if (k === PgCls.Binary) {
+            // bytea's `\\x…`: this is the second backslash; the x follows.
+            o[p++] = 0x58;
+            o[p++] = QUOTE;
+            st = St.ByteaHead;
+          } else {
+            // A value whose first character is escaped.
+            if (k === PgCls.Text || k === PgCls.Temporal || k === PgCls.TemporalTz) o[p++] = QUOTE;
+            p = this.unescape(c, k, o, p);
+            st = St.InField;
+          }
+          continue;
+        } else if (st === St.ByteaHead) {
+          st = St.InField; // the x
+          i++;
+          continue;
+        } else if (st === St.Escape) {
+          p = this.unescape(c, cls[col]!, o, p);
+          st = St.InField;
+          i++;
+          continue;
+        } else if (c !== TAB && c !== NL) {
+          throw new Error('COPY text: data after \\N');
         }
-        st = St.FieldStart;
-        if (c === TAB) {
-          o[p++] = COMMA;
-          if (++col > last) throw new Error('COPY row has more fields than the table has columns');
-        } else {
-          if (col !== last) throw new Error(`COPY row has ${col + 1} fields, the table ${cls.length} columns`);
-          o[p++] = RPAREN;
-          o[p++] = COMMA;
-          col = 0;
-          rowEnd = p;
-          this.rows++;
-        }
-        continue;
       }
-      if (st === St.AfterNull) throw new Error('COPY text: data after \\N');
-      switch (cls[col]) {
-        case PgCls.Text:
-          if (c === BS) st = St.Escape;
-          else if (c === QUOTE) {
-            o[p++] = BS;
-            o[p++] = QUOTE;
-          } else if (c === 0x1a) {
-            o[p++] = BS;
-            o[p++] = 0x5a; // \Z
-          } else o[p++] = c;
-          break;
-        case PgCls.Bool:
-          o[p++] = c === 0x74 ? 0x31 : c === 0x66 ? 0x30 : c;
-          break;
-        case PgCls.Binary:
-          o[p++] = HEX_UPPER[c]!;
-          break;
-        default:
-          if (c === BS) st = St.Escape;
-          else o[p++] = c;
+      // ---- inside a value (or at the delimiter after \N): the hot loops, one per class --
+      if (st === St.InField) {
+        switch (cls[col]) {
+          case PgCls.Text:
+            while (i < end) {
+              c = buf[i]!;
+              if (TEXT_PLAIN[c] === 1) {
+                o[p++] = c;
+                i++;
+                continue;
+              }
+              if (c === TAB || c === NL) break;
+              i++;
+              if (c === BS) {
+                st = St.Escape;
+                break;
+              }
+              o[p++] = BS;
+              o[p++] = c === QUOTE ? QUOTE : 0x5a; // \' or \Z (Ctrl-Z)
+            }
+            break;
+          case PgCls.Bool:
+            while (i < end && (c = buf[i]!) !== TAB && c !== NL) {
+              o[p++] = c === 0x74 ? 0x31 : c === 0x66 ? 0x30 : c;
+              i++;
+            }
+            break;
+          case PgCls.Binary:
+            while (i < end && (c = buf[i]!) !== TAB && c !== NL) {
+              o[p++] = HEX_UPPER[c]!;
+              i++;
+            }
+            break;
+          default:
+            // Numbers and times: no escapes, copied as they are.
+            while (i < end && (c = buf[i]!) !== TAB && c !== NL) {
+              o[p++] = c;
+              i++;
+            }
+        }
+        if (i >= end || st === St.Escape) continue;
+        // The value ends here: close it.
+        const k = cls[col]!;
+        if (k === PgCls.TemporalTz) {
+          // Written in UTC: "…+00" (never cut off: partial rows stay in `out`).
+          if (o[p - 3] === 0x2b && o[p - 2] === 0x30 && o[p - 1] === 0x30) p -= 3;
+          o[p++] = QUOTE;
+        } else if (k === PgCls.Temporal || k === PgCls.Text || k === PgCls.Binary) o[p++] = QUOTE;
+      }
+      // c is the delimiter or the end of the row.
+      i++;
+      st = St.FieldStart;
+      if (c === TAB) {
+        o[p++] = COMMA;
+        if (++col > last) throw new Error('COPY row has more fields than the table has columns');
+      } else {
+        if (col !== last) throw new Error(`COPY row has ${col + 1} fields, the table ${cls.length} columns`);
+        o[p++] = RPAREN;
+        o[p++] = COMMA;
+        col = 0;
+        rowEnd = p;
+        this.rows++;
       }
     }
     this.out.len = p;
     this.col = col;
     this.st = st;
     this.rowEnd = rowEnd;
+  }
+
+  /** The canonical bytes of an escaped character (after its backslash). */
+  private unescape(c: number, k: number, o: Buffer, p: number): number {
+    if (k === PgCls.Text) {
+      if (KEEP[c] === 1) {
+        o[p++] = BS;
+        o[p++] = c;
+        return p;
+      }
+      const u = UNESCAPE[c]!;
+      o[p++] = u >= 0 ? u : c;
+      return p;
+    }
+    const u = UNESCAPE[c]!;
+    o[p++] = c === 0x6e ? NL : c === 0x72 ? 0x0d : u >= 0 ? u : c;
+    return p;
   }
 
   /** Hands the complete rows' canonical bytes to `sink` and keeps the partial row. */

@@ -412,6 +412,14 @@ export function requalify(sql: string, src: string, dst: string, relations: Set<
 
 type Action = 'run' | 'skip' | 'refuse';
 
+/** Statements about billettigue's own helper schemas (an undo copy pg_dump dumped along): not restored. */
+const HELPER_SCHEMA = /(?:^|[\s('"])"?bt_(?:undo|restore|verify)_[A-Za-z0-9_]+"?\./;
+
+/** Does this statement concern one of billettigue's helper schemas (bt_undo_…, bt_restore_…)? */
+export function aboutHelperSchema(sql: string): boolean {
+  return HELPER_SCHEMA.test(sql) || /^CREATE\s+SCHEMA\s+"?bt_(?:undo|restore|verify)_/i.test(sql) || /^ALTER\s+SCHEMA\s+"?bt_(?:undo|restore|verify)_/i.test(sql);
+}
+
 /** What a stock dump's statement is to billettigue: run in the staging schema, skip, or refuse. */
 export function classifyPgStatement(sql: string): { action: Action; what: string } {
   const s = sql.replace(/\s+/g, ' ').trim();
@@ -453,6 +461,7 @@ export async function loadDumpPg(o: PgLoadOptions): Promise<PgLoadResult> {
     const relations = new Set<string>();
     const created: string[] = [];
     let skippedPrivileges = false;
+    let skippedHelpers = false;
     const rewrite = (sql: string) => (srcSchema ? requalify(sql, srcSchema, o.schema, relations) : sql);
     let current = '';
     try {
@@ -463,6 +472,10 @@ export async function loadDumpPg(o: PgLoadOptions): Promise<PgLoadResult> {
             throw new InvalidInput('the dump connects to a database (\\connect: made with pg_dump --create or pg_dumpall): dump one database without --create');
           }
           throw new InvalidInput(`the dump contains the psql command "${item.text.slice(0, 40)}": billettigue restores plain pg_dump files (tables and their rows)`);
+        }
+        if (aboutHelperSchema(item.text)) {
+          skippedHelpers = true;
+          continue;
         }
         if (item.kind === 'copy') {
           const m = new RegExp(`^COPY\\s+(?:(${IDENT_RE})\\.)?(${IDENT_RE})`, 'i').exec(item.text);
@@ -509,6 +522,7 @@ export async function loadDumpPg(o: PgLoadOptions): Promise<PgLoadResult> {
       }
       throw err;
     }
+    if (skippedHelpers) o.onWarning?.('the dump holds billettigue helper schemas (bt_undo_…: the tables a restore replaced): they are not restored');
     if (skippedPrivileges) o.onWarning?.('the dump grants privileges (GRANT/REVOKE): they are not restored; grant them again after the restore');
     await pauseAt('restore:load');
     const specs = await describePgTables(conn, o.schema);

@@ -117,7 +117,7 @@ function translateSwapError(err: unknown): unknown {
  * Moves tables between schemas in one transaction: `out` leave `live` for `undo` first, then
  * `in` arrive from `from`. Everything or nothing.
  */
-async function swapTables(conn: PgSession, live: string, undo: string, out: string[], from: string, incoming: string[]): Promise<void> {
+async function swapTables(conn: PgSession, live: string, undo: string, out: string[], from: string, incoming: string[], beforeCommit?: () => Promise<void>): Promise<void> {
   await q(conn, 'BEGIN');
   try {
     await q(conn, `SET LOCAL lock_timeout = '${SWAP_LOCK_TIMEOUT}'`);
@@ -127,6 +127,7 @@ async function swapTables(conn: PgSession, live: string, undo: string, out: stri
     await q(conn, `CREATE SCHEMA IF NOT EXISTS ${qi(undo)}`);
     for (const t of out) await q(conn, `ALTER TABLE ${qi(live)}.${qi(t)} SET SCHEMA ${qi(undo)}`);
     for (const t of incoming) await q(conn, `ALTER TABLE ${qi(from)}.${qi(t)} SET SCHEMA ${qi(live)}`);
+    await beforeCommit?.();
     await q(conn, 'COMMIT');
   } catch (err) {
     await q(conn, 'ROLLBACK').catch(() => undefined);
@@ -224,7 +225,7 @@ export async function restorePostgres(o: PgRestoreOptions): Promise<RestoreRepor
     await pauseAt('restore:swap');
     undo = helperDatabase(UNDO_PREFIX, o.target.database);
     o.hooks.onStep?.(`swapping ${stagingTables.length} tables in (one transaction)`);
-    swapping = swapTables(admin, live, undo, moveOut, staging, stagingTables);
+    swapping = swapTables(admin, live, undo, moveOut, staging, stagingTables, () => pauseAt('restore:commit'));
     await swapping;
     swapped = true;
     await pauseAt('restore:swapped');
