@@ -3,7 +3,8 @@
  */
 import type { Command } from 'commander';
 import { action, parsePositiveInt, type Ctx } from './context.js';
-import { InvalidInput } from '../domain/errors.js';
+import { Conflict, InvalidInput, Unavailable } from '../domain/errors.js';
+import { register as registerAdopt } from './db-adopt.js';
 
 export function register(db: Command): void {
   db.addHelpText(
@@ -15,7 +16,8 @@ Examples:
   $ billettigue db status --json
   $ billettigue db rollback --step 1
   $ ADMIN_EMAIL=admin@example.fr billettigue db seed --generate-password
-  $ billettigue db reset --yes                 # drop every table, migrate, seed the roles`,
+  $ billettigue db reset --yes                 # drop every table, migrate, seed the roles
+  $ billettigue db adopt --dry-run             # the platform app built the database: take it over`,
   );
 
   db.command('create')
@@ -56,6 +58,8 @@ Examples:
   db.command('unlock')
     .description('clear a migration lock left by a killed process (only when no migration runs)')
     .action(action(unlock));
+
+  registerAdopt(db);
 }
 
 async function createDb(ctx: Ctx): Promise<void> {
@@ -83,8 +87,9 @@ async function createDb(ctx: Ctx): Promise<void> {
 
 async function migrate(ctx: Ctx): Promise<void> {
   const knex = await ctx.db({ schema: false });
-  const { migrateLatest, migrationStatus } = await import('../db/migrator.js');
+  const { migrateLatest, migrationStatus, schemaOwner, ADOPT_HINT } = await import('../db/migrator.js');
   ctx.ui.info(`target: ${ctx.target().display}`);
+  if ((await schemaOwner(knex)) === 'platform') throw new Conflict(`db migrate would create tables that already exist: ${ADOPT_HINT}`, { code: 'not_adopted' });
   // DDL commits as it runs on MySQL: a dry run cannot apply-and-roll-back, so it lists instead.
   const applied = ctx.dryRun
     ? (await migrationStatus(knex)).migrations.filter((m) => !m.applied).map((m) => m.name)
@@ -106,16 +111,12 @@ async function migrate(ctx: Ctx): Promise<void> {
 async function rollbackCmd(ctx: Ctx, opts: { step?: number; all?: boolean }): Promise<void> {
   if (opts.step !== undefined && opts.all) throw new InvalidInput('choose one of --step N and --all');
   const knex = await ctx.db({ schema: false });
-  const { rollback, migrationStatus } = await import('../db/migrator.js');
+  const { rollback, migrationStatus, rollbackPlan, refuseBelowBaseline, schemaOwner, ADOPT_HINT } = await import('../db/migrator.js');
   ctx.ui.info(`target: ${ctx.target().display}`);
+  if ((await schemaOwner(knex)) === 'platform') throw new Unavailable(ADOPT_HINT, { code: 'not_adopted' });
   if (ctx.dryRun) {
-    const applied = (await migrationStatus(knex)).migrations.filter((m) => m.applied);
-    const lastBatch = Math.max(0, ...applied.map((m) => m.batch ?? 0));
-    const would = (
-      opts.all ? applied : opts.step !== undefined ? applied.slice(-opts.step) : applied.filter((m) => m.batch === lastBatch)
-    )
-      .map((m) => m.name)
-      .reverse();
+    const would = rollbackPlan(await migrationStatus(knex), opts);
+    await refuseBelowBaseline(knex, would);
     if (ctx.ui.json) return ctx.ui.printJson({ target: ctx.target().display, dry_run: true, would_revert: would });
     for (const name of would) ctx.ui.info(`  would revert ${name}`);
     ctx.ui.info(`dry run: ${would.length} migration(s) would be reverted; nothing changed`);
@@ -132,8 +133,12 @@ async function rollbackCmd(ctx: Ctx, opts: { step?: number; all?: boolean }): Pr
 
 async function status(ctx: Ctx): Promise<void> {
   const knex = await ctx.db({ schema: false });
-  const { migrationStatus } = await import('../db/migrator.js');
+  const { migrationStatus, schemaOwner, ADOPT_HINT } = await import('../db/migrator.js');
+  const owner = await schemaOwner(knex);
+  if (owner === 'platform') throw new Unavailable(ADOPT_HINT, { code: 'not_adopted' });
   const s = await migrationStatus(knex);
+  const { adoptionRecord } = await import('../db/adopt/run.js');
+  const adopted = owner === 'adopted' ? await adoptionRecord(knex) : null;
   const rows = s.migrations.map((m) => ({
     name: m.name,
     status: m.applied ? 'applied' : 'pending',
@@ -141,7 +146,14 @@ async function status(ctx: Ctx): Promise<void> {
     applied_at: m.appliedAt,
   }));
   if (ctx.ui.json) {
-    return ctx.ui.printJson({ target: ctx.target().display, migrations: rows, pending: s.pending, unknown: s.unknown, locked: s.locked });
+    return ctx.ui.printJson({
+      target: ctx.target().display,
+      migrations: rows,
+      pending: s.pending,
+      unknown: s.unknown,
+      locked: s.locked,
+      adopted: adopted ? { at: adopted.baseline.adopted_at, complete: adopted.complete, baseline: adopted.baseline.migrations, changes: adopted.changes.length } : null,
+    });
   }
   ctx.ui.info(`target: ${ctx.target().display}`);
   await ctx.ui.list(rows, [
@@ -152,6 +164,13 @@ async function status(ctx: Ctx): Promise<void> {
   ]);
   for (const name of s.unknown) ctx.ui.warn(`applied migration ${name} is unknown to this build (newer database?)`);
   if (s.locked) ctx.ui.warn('the migration lock is held: if no migration is running, clear it with `billettigue db unlock --yes`');
+  if (adopted) {
+    ctx.ui.info(
+      adopted.complete
+        ? `adopted ${adopted.baseline.adopted_at}: the platform app built the tables; ${adopted.baseline.migrations.length} migrations are its baseline (not rolled back); \`db adopt --undo\` removes adoption's ${adopted.changes.length} change(s)`
+        : 'an adoption was interrupted: `billettigue db adopt --undo` removes what it did',
+    );
+  }
   ctx.ui.info(s.pending === 0 ? 'up to date' : `${s.pending} pending: run \`billettigue db migrate\``);
 }
 
@@ -216,6 +235,14 @@ async function reset(ctx: Ctx, opts: { dryRun?: boolean }): Promise<void> {
   const { listTables } = await import('../db/dialect.js');
   const tables = await listTables(knex);
   ctx.ui.info(`target: ${target.display} (${tables.length} tables)`);
+  const { schemaOwner, ADOPT_HINT } = await import('../db/migrator.js');
+  const owner = await schemaOwner(knex);
+  if (owner === 'platform') throw new Unavailable(`db reset would drop the platform app's tables: ${ADOPT_HINT}`, { code: 'not_adopted' });
+  if (owner === 'adopted') {
+    throw new Conflict("this database was adopted: its tables are the platform app's, not billettigue's to drop; `billettigue db adopt --undo` removes what adoption added", {
+      code: 'adopted',
+    });
+  }
   if (opts.dryRun) {
     ctx.ui.info('dry run: would drop every table, migrate and seed the default roles; nothing changed');
     if (ctx.ui.json) ctx.ui.printJson({ target: target.display, dry_run: true, tables });

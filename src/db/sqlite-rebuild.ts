@@ -39,8 +39,11 @@ export interface RebuildOptions {
   dropIndexes?: string[];
 }
 
-/** Rebuilds `table` from `createSql` (a CREATE TABLE naming `table`), keeping rows, ids and indexes. */
-export async function rebuildSqliteTable(db: Db, table: string, createSql: string, options: RebuildOptions = {}): Promise<void> {
+/**
+ * The statements of a rebuild of `table` from `createSql` (a CREATE TABLE naming `table`), in
+ * order: rename aside, create, copy, drop, the old indexes again.
+ */
+export async function sqliteRebuildStatements(db: Db, table: string, createSql: string, options: RebuildOptions = {}): Promise<string[]> {
   const indexes = await all<{ name: string; sql: string }>(
     db,
     "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL ORDER BY rowid",
@@ -49,18 +52,27 @@ export async function rebuildSqliteTable(db: Db, table: string, createSql: strin
   const old = `${table}__bt_rebuild`;
   const columns = (await all<{ name: string }>(db, 'SELECT name FROM pragma_table_info(?)', [table])).map((c) => c.name);
   const copy = options.copy ?? { columns, select: columns.map(ident) };
-  await db.raw('PRAGMA defer_foreign_keys = ON');
-  await db.raw('PRAGMA legacy_alter_table = ON');
+  const skip = new Set(options.dropIndexes ?? []);
+  return [
+    'PRAGMA defer_foreign_keys = ON',
+    'PRAGMA legacy_alter_table = ON',
+    `ALTER TABLE ${ident(table)} RENAME TO ${ident(old)}`,
+    createSql,
+    `INSERT INTO ${ident(table)} (${copy.columns.map(ident).join(', ')}) SELECT ${copy.select.join(', ')} FROM ${ident(old)}`,
+    `DROP TABLE ${ident(old)}`,
+    'PRAGMA legacy_alter_table = OFF',
+    ...indexes.filter((i) => !skip.has(i.name)).map((i) => i.sql),
+  ];
+}
+
+/** Rebuilds `table` from `createSql` (a CREATE TABLE naming `table`), keeping rows, ids and indexes. */
+export async function rebuildSqliteTable(db: Db, table: string, createSql: string, options: RebuildOptions = {}): Promise<void> {
+  const statements = await sqliteRebuildStatements(db, table, createSql, options);
   try {
-    await db.raw(`ALTER TABLE ${ident(table)} RENAME TO ${ident(old)}`);
-    await db.raw(createSql);
-    await db.raw(`INSERT INTO ${ident(table)} (${copy.columns.map(ident).join(', ')}) SELECT ${copy.select.join(', ')} FROM ${ident(old)}`);
-    await db.raw(`DROP TABLE ${ident(old)}`);
+    for (const s of statements) await db.raw(s);
   } finally {
     await db.raw('PRAGMA legacy_alter_table = OFF');
   }
-  const skip = new Set(options.dropIndexes ?? []);
-  for (const idx of indexes) if (!skip.has(idx.name)) await db.raw(idx.sql);
   const dangling = await all<Record<string, unknown>>(db, 'SELECT * FROM pragma_foreign_key_check(?)', [table]);
   if (dangling.length > 0) {
     throw new IntegrityError(`rebuilding ${table} would leave ${dangling.length} row(s) with a dangling foreign key: nothing was changed`, {

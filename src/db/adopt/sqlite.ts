@@ -1,0 +1,38 @@
+/**
+ * Adoption on SQLite: indexes in place; a CHECK can only come with a rebuild of the table
+ * (src/db/sqlite-rebuild.ts), undone by a rebuild from the original CREATE TABLE text.
+ */
+import { sqliteTableSql } from '../sqlite-rebuild.js';
+import type { AdoptEngine } from './engine.js';
+
+const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
+export const sqliteAdopt: AdoptEngine = {
+  name: 'sqlite',
+  quote: q,
+  collation: null,
+  createIndex(table, name, columns, unique) {
+    return {
+      summary: `${unique ? 'unique ' : ''}index ${name} on ${table} (${columns.join(', ')})`,
+      forward: { sql: [`CREATE ${unique ? 'UNIQUE ' : ''}INDEX ${q(name)} ON ${q(table)} (${columns.map(q).join(', ')})`] },
+      inverse: { sql: [`DROP INDEX ${q(name)}`] },
+    };
+  },
+  async addChecks(db, table, checks) {
+    const original = await sqliteTableSql(db, table.name);
+    const close = original.lastIndexOf(')');
+    const added = checks.map((c) => `, constraint ${q(c.name)} check (${c.predicate})`).join('');
+    return {
+      summary: `CHECK ${checks.map((c) => c.name).join(', ')} on ${table.name} (SQLite: the table is rebuilt, rows and ids kept)`,
+      forward: { rebuild: { table: table.name, createSql: `${original.slice(0, close)}${added}${original.slice(close)}` } },
+      inverse: { rebuild: { table: table.name, createSql: original } },
+    };
+  },
+  tokenLookup(table, unique) {
+    // No generated column: the app's connections have no SHA-256 function. The token itself is
+    // indexed (UNIQUE: the seed's rule) and billettigue looks tokens up by it on SQLite.
+    if (table.indexes.some((i) => i.columns[0] === 'token')) return [];
+    const name = unique ? 'revoked_tokens_token_unique' : 'revoked_tokens_token_index';
+    return [this.createIndex('revoked_tokens', name, ['token'], unique)];
+  },
+};
