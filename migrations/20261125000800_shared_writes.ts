@@ -12,15 +12,16 @@
  *   seed's UNIQUE and the lookup. billettigue finds a token by token_hash on MySQL, by token on SQLite.
  * - colis and colis_archive: weight >= 0 (the seed says MIN 0; a colis of weight 0 was refused).
  *   SQLite cannot change a CHECK in place: the table is rebuilt in this migration's transaction
- *   (src/db/sqlite-rebuild.ts), rows, ids, indexes and foreign keys kept.
+ *   (src/db/engines/sqlite/rebuild.ts), rows, ids, indexes and foreign keys kept.
  * down reverses all of it; it refuses (changing nothing) while a colis of weight 0 exists, which
  * the old rule would not hold.
  */
 import type { Knex } from 'knex';
-import { isMysql } from '../src/db/dialect.js';
+import { dialectOf } from '../src/db/dialect.js';
 import { Conflict } from '../src/domain/errors.js';
-import { replaceMysqlCheck } from '../src/db/mysql-ddl.js';
-import { rebuildSqliteTable, sqliteTableSql, withCheck } from '../src/db/sqlite-rebuild.js';
+import { withCheck } from '../src/db/introspect.js';
+import { replaceMysqlCheck } from '../src/db/engines/mysql/ddl.js';
+import { rebuildSqliteTable, sqliteTableSql } from '../src/db/engines/sqlite/rebuild.js';
 
 const WEIGHT_CHECKS = [
   ['colis', 'colis_weight_check'],
@@ -29,7 +30,7 @@ const WEIGHT_CHECKS = [
 
 async function setWeightRule(knex: Knex, predicate: string): Promise<void> {
   for (const [table, name] of WEIGHT_CHECKS) {
-    if (isMysql(knex)) {
+    if (dialectOf(knex) === 'mysql') {
       await replaceMysqlCheck(knex, table, name, predicate);
     } else {
       await rebuildSqliteTable(knex, table, withCheck(await sqliteTableSql(knex, table), name, predicate));
@@ -38,7 +39,7 @@ async function setWeightRule(knex: Knex, predicate: string): Promise<void> {
 }
 
 export async function up(knex: Knex): Promise<void> {
-  if (isMysql(knex)) {
+  if (dialectOf(knex) === 'mysql') {
     await knex.raw('ALTER TABLE revoked_tokens MODIFY token_hash CHAR(64) AS (SHA2(token, 256)) STORED');
     await knex.raw('CREATE INDEX revoked_tokens_token_index ON revoked_tokens (token(255))');
   } else {
@@ -60,14 +61,14 @@ export async function down(knex: Knex): Promise<void> {
     }
   }
   await setWeightRule(knex, '`weight` > 0');
-  if (isMysql(knex)) {
+  if (dialectOf(knex) === 'mysql') {
     await knex.raw('DROP INDEX revoked_tokens_token_index ON revoked_tokens');
     await knex.raw('ALTER TABLE revoked_tokens MODIFY token_hash CHAR(64) NOT NULL');
   } else {
     await knex.raw('DROP INDEX revoked_tokens_token_unique');
     const sql = (await sqliteTableSql(knex, 'revoked_tokens')).replace('`token` text not null, ', '`token` text not null, `token_hash` char(64) not null, ');
     const columns = ['id', 'token', 'user_id', 'revoked_at', 'expires_at', 'reason'];
-    // bt_sha256: registered on billettigue's own SQLite connections (src/db/connection.ts).
+    // bt_sha256: registered on billettigue's own SQLite connections (src/db/engines/sqlite/index.ts).
     await rebuildSqliteTable(knex, 'revoked_tokens', sql, {
       copy: { columns: [...columns, 'token_hash'], select: [...columns.map((c) => `"${c}"`), 'bt_sha256("token")'] },
     });

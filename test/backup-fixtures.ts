@@ -11,7 +11,7 @@ import { BIN } from './helpers/cli.js';
 import { mysqlServerUrl, type TestDb } from './helpers/db.js';
 import { parseDatabaseUrl } from '../src/db/config.js';
 import { connect } from '../src/db/connection.js';
-import { isMysql, listTables, rawRows } from '../src/db/dialect.js';
+import { dialectOf, listTables, rawRows } from '../src/db/dialect.js';
 import { dbTag } from '../src/db/leftovers.js';
 import { toDbTime } from '../src/db/values.js';
 
@@ -195,7 +195,7 @@ export async function fillAll(knex: Knex, n = 6): Promise<void> {
       })),
     );
   });
-  if (isMysql(knex)) {
+  if (dialectOf(knex) === 'mysql') {
     // Counters above the data, as a live database has after deletions.
     await knex.raw('ALTER TABLE reservations AUTO_INCREMENT = 1000');
     await knex.raw('ALTER TABLE comptes AUTO_INCREMENT = 500');
@@ -212,7 +212,7 @@ export interface DbState {
 }
 
 async function primaryKey(knex: Knex, table: string): Promise<string[]> {
-  if (isMysql(knex)) {
+  if (dialectOf(knex) === 'mysql') {
     const r = await rawRows<{ c: string }>(knex, "SELECT column_name AS c FROM information_schema.key_column_usage WHERE table_schema = DATABASE() AND table_name = ? AND constraint_name = 'PRIMARY' ORDER BY ordinal_position", [table]);
     return r.map((x) => x.c);
   }
@@ -228,7 +228,7 @@ export async function dbState(knex: Knex, options: { skip?: (table: string, row:
     const pk = await primaryKey(knex, t);
     const rows = (await knex(t).select('*').orderBy(pk.length ? pk : ['rowid'])) as Array<Record<string, unknown>>;
     state.tables[t] = rows.filter((r) => !options.skip?.(t, r));
-    if (isMysql(knex)) {
+    if (dialectOf(knex) === 'mysql') {
       const [c] = await rawRows<Record<string, string>>(knex, `SHOW CREATE TABLE \`${t}\``);
       state.schema[t] = c!['Create Table']!.replace(/ AUTO_INCREMENT=\d+/, '');
       const [a] = await rawRows<{ ai: number | null }>(knex, 'SELECT auto_increment AS ai FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?', [t]);

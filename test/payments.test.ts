@@ -106,7 +106,7 @@ describe.each(testedKinds())('payments on %s', (kind) => {
     expect(viaList.code).toBe(0);
     expect(viaList.data).toEqual(viaVerb.data);
     expect(viaList.data).toMatchObject({ total: { count: 5, amount: '113.11', revenue: '62.06' } });
-    const table = await run(['payments', 'list', '--summary'], opts);
+    const table = await run(['-o', 'table', 'payments', 'list', '--summary'], opts);
     expect(table.stdout).toContain('by month (Europe/Paris)');
     expect(table.stdout).toMatch(/2026-11 .*62\.06/);
     const list = await runJson<Array<{ id: number }>>(['payments', 'list', '--status', 'refunded'], opts);

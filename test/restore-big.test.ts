@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDb, testedKinds, type TestDb } from './helpers/db.js';
 import { run, runJson } from './helpers/cli.js';
 import { dbState, dropHelpers, fillAll, helperDatabases, notRestoreAudit } from './backup-fixtures.js';
-import { DEFER_INDEXES_FROM_ROWS } from '../src/backup/mysql-load.js';
+import { DEFER_INDEXES_FROM_ROWS } from '../src/backup/engines/mysql/load.js';
 
 const kinds = testedKinds().filter((k) => k === 'mysql');
 

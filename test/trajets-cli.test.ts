@@ -115,8 +115,8 @@ describe.each(testedKinds())('trajets CLI on %s', (kind) => {
     expect(nextDay.data.map((t) => t.id)).toEqual([b.data.id]);
     const paris = await runJson<Array<{ id: number }>>(['trajets', 'list', '--from', 'evry', '--date', '2031-05-10'], { url: db.url, env: { TZ: 'Europe/Paris' } });
     expect(paris.data.map((t) => t.id)).toEqual([a.data.id, b.data.id]);
-    const table = await cli(['trajets', 'list', '--from', 'EVRY', '--to', 'orleans'], { TZ: 'Pacific/Auckland' });
-    expect(table.stdout).toContain('departure (Pacific/Auckland)');
+    const table = await cli(['-o', 'table', 'trajets', 'list', '--from', 'EVRY', '--to', 'orleans'], { TZ: 'Pacific/Auckland' });
+    expect(table.stdout).toContain('DEPARTURE (Pacific/Auckland)');
     expect(table.stdout).toContain('2031-05-10 23:30');
     expect(table.stdout).toContain('Orléans');
     const page = await runJson<Array<{ id: number }>>(['trajets', 'list', '--from', 'evry', '--limit', '1', '--after', String(a.data.id)], { url: db.url });

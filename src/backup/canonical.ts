@@ -17,7 +17,7 @@
  *                              so raw line ends cannot stay in the file
  *   - binary                 → X'HEX'
  * On MySQL the tuple is built byte by byte from the row packets (`appendCanonicalRow` in
- * mysql-dump.ts) and is also the VALUES tuple written in the backup file; on SQLite
+ * engines/mysql/dump.ts) and is also the VALUES tuple written in the backup file; on SQLite
  * `canonicalTuple` builds it in JavaScript.
  */
 

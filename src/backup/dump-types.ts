@@ -1,4 +1,5 @@
-/** Shapes shared by the MySQL and SQLite dump producers and the orchestrator (dump.ts). */
+/** Shapes shared by the engines' dump producers and the orchestrator (dump.ts). */
+import type { DbKind } from '../db/config.js';
 import type { ManifestTable } from './manifest.js';
 
 export type DumpedTable = Omit<ManifestTable, 'data_offset' | 'data_length'>;
@@ -13,10 +14,15 @@ export interface DumpHooks {
 }
 
 export interface DumpResultBase {
-  kind: 'mysql' | 'sqlite';
+  kind: DbKind;
   serverVersion: string;
   database: { name: string; host: string | null; display: string };
   migrations: string[];
   tables: DumpedTable[];
   snapshot: string;
+}
+
+/** Last line before the end marker: every table's rows and SHA-256, so a truncated file is detectable. */
+export function trailerLine(tables: Array<{ name: string; rows: number; sha256: string }>): string {
+  return `-- billettigue-trailer ${JSON.stringify(tables.map((t) => [t.name, t.rows, t.sha256]))}`;
 }

@@ -52,14 +52,8 @@ export async function takeBackup(target: DbTarget, options: BackupOptions): Prom
   options.onAbort?.(cleanup);
   try {
     const hooks: DumpHooks = { ...options, onConnection: (c) => (conn = c) };
-    let result: DumpResultBase;
-    if (target.kind === 'mysql') {
-      const { dumpMysql } = await import('./mysql-dump.js');
-      result = await dumpMysql(target, writer, hooks);
-    } else {
-      const { dumpSqlite } = await import('./sqlite-dump.js');
-      result = await dumpSqlite(target, writer, hooks);
-    }
+    const { backupEngine } = await import('./engines/index.js');
+    const result: DumpResultBase = await (await backupEngine(target.kind)).dump(target, writer, hooks);
     const { size, sha256 } = await writer.finish();
     const finished = new Date();
     const header = writer.sections.get('header');

@@ -3,17 +3,18 @@
  *   prepareRestore   verify the file before anything (exit 6), refuse newer migrations (exit 4),
  *                    recognise stock dumps (restorable, unverifiable: a warning)
  *   runRestore       load + verify in staging, migrate the staging copy up when the backup is
- *                    older than this build, swap atomically (mysql-restore / sqlite-restore)
+ *                    older than this build, swap atomically (src/backup/engines/<engine>/)
  *   undoRestore      put back what the last restore replaced
  *   cleanLeftovers   drop what interrupted restores left behind
  * The CLI (src/cli/restore.ts) adds the lock, the confirmation, the safety backup and the output.
  */
 import path from 'node:path';
-import type { DbTarget, MysqlTarget } from '../db/config.js';
+import { ENGINE_KINDS, type DbKind, type DbTarget } from '../db/config.js';
+import { engineFor } from '../db/engines/index.js';
 import type { Leftover } from '../db/leftovers.js';
 import { Conflict, InvalidInput } from '../domain/errors.js';
+import { backupEngine, type RestoreHooks, type RestoreReport, type UndoReport } from './engines/index.js';
 import type { Manifest } from './manifest.js';
-import type { RestoreHooks, RestoreReport, UndoReport } from './mysql-restore.js';
 import { gzipIntegrity, isGzipFile, readHead } from './reader.js';
 import { checkFileAgainstManifest } from './verify.js';
 import { removeQuietly } from './files.js';
@@ -22,9 +23,9 @@ import { existsSync } from 'node:fs';
 export interface PreparedRestore {
   file: string;
   manifest: Manifest | null;
-  /** A stock mysqldump/mariadb-dump/sqlite3 dump: restorable, but nothing to verify it against. */
+  /** A stock dump (mysqldump/mariadb-dump, sqlite3 …): restorable, but nothing to verify it against. */
   stock: boolean;
-  kind: 'mysql' | 'sqlite';
+  kind: DbKind;
   warnings: string[];
   /** Migrations this build has and the backup does not (applied to the staging copy). */
   behind: string[];
@@ -50,18 +51,21 @@ export function refuseUnknown(unknown: string[]): void {
   }
 }
 
-function detectKind(head: string): 'mysql' | 'sqlite' | null {
-  if (/^-- (MySQL|MariaDB) dump|^\/\*M?!\d+|^-- billettigue backup \(format \d+\) of mysql:/m.test(head)) return 'mysql';
-  if (/^(PRAGMA foreign_keys|BEGIN TRANSACTION)|^-- billettigue backup \(format \d+\) of sqlite:/m.test(head)) return 'sqlite';
-  if (/ENGINE=|AUTO_INCREMENT|`/.test(head)) return 'mysql';
-  return null;
+const BACKUP_HEADER = /^-- billettigue backup \(format \d+\) of ([a-z]+):/m;
+
+/** Which engine wrote this file: our own header names it; a stock dump is recognised by its shape. */
+async function detectKind(head: string): Promise<DbKind | null> {
+  const ours = BACKUP_HEADER.exec(head)?.[1];
+  if (ours && ENGINE_KINDS.includes(ours as DbKind)) return ours as DbKind;
+  const engines = await Promise.all(ENGINE_KINDS.map((k) => backupEngine(k)));
+  return (engines.find((e) => e.stockDumpSigns.sure.test(head)) ?? engines.find((e) => e.stockDumpSigns.likely?.test(head)))?.kind ?? null;
 }
 
 export async function prepareRestore(file: string, target: DbTarget): Promise<PreparedRestore> {
   const warnings: string[] = [];
   let manifest: Manifest | null = null;
   let stock = false;
-  let kind: 'mysql' | 'sqlite';
+  let kind: DbKind;
   const hasManifest = existsSync(`${file}.json`);
   const head = await readHead(file).catch(() => '');
   if (hasManifest || head.startsWith('-- billettigue backup')) {
@@ -70,13 +74,13 @@ export async function prepareRestore(file: string, target: DbTarget): Promise<Pr
   } else {
     stock = true;
     if (isGzipFile(file)) await gzipIntegrity(file, 16);
-    const k = detectKind(head);
-    if (!k) throw new InvalidInput(`${path.basename(file)} is neither a billettigue backup nor a mysqldump/mariadb-dump or sqlite3 dump`);
+    const k = await detectKind(head);
+    if (!k) throw new InvalidInput(`${path.basename(file)} is neither a billettigue backup nor a stock dump (${(await Promise.all(ENGINE_KINDS.map(async (x) => (await backupEngine(x)).stockDumpTool))).join(', ')})`);
     kind = k;
-    warnings.push(`${path.basename(file)} has no manifest (a stock ${kind === 'mysql' ? 'mysqldump/mariadb-dump' : 'sqlite3'} dump?): it cannot be verified against anything; rows are counted and foreign keys checked`);
+    warnings.push(`${path.basename(file)} has no manifest (a stock ${(await backupEngine(kind)).stockDumpTool} dump?): it cannot be verified against anything; rows are counted and foreign keys checked`);
   }
   if (kind !== target.kind) {
-    throw new InvalidInput(`this is a ${kind === 'mysql' ? 'MySQL/MariaDB' : 'SQLite'} backup and the target ${target.display} is ${target.kind === 'mysql' ? 'MySQL/MariaDB' : 'SQLite'}: restore it into the same kind of database`);
+    throw new InvalidInput(`this is a ${engineFor(kind).label} backup and the target ${target.display} is ${engineFor(target.kind).label}: restore it into the same kind of database`);
   }
   let behind: string[] = [];
   if (manifest) {
@@ -97,9 +101,7 @@ export interface RunOptions {
 async function migrateStaging(target: DbTarget, at: string): Promise<string[]> {
   const { createKnex } = await import('../db/connection.js');
   const { migrateLatest } = await import('../db/migrator.js');
-  const { withDatabase } = await import('../db/config.js');
-  const t: DbTarget = target.kind === 'mysql' ? withDatabase(target, at) : { ...target, filename: at, display: `sqlite:${at}` };
-  const knex = await createKnex(t);
+  const knex = await createKnex((await backupEngine(target.kind)).stagingTarget(target, at));
   try {
     return await migrateLatest(knex);
   } finally {
@@ -117,96 +119,35 @@ export async function runRestore(p: PreparedRestore, target: DbTarget, o: RunOpt
     if (applied.length === 0) return [];
     return known.filter((m) => !applied.includes(m));
   };
-  if (target.kind === 'mysql') {
-    await ensureMysqlDatabase(target);
-    const { restoreMysql } = await import('./mysql-restore.js');
-    return restoreMysql({
-      target,
-      file: p.file,
-      manifest: p.manifest,
-      dryRun: o.dryRun,
-      jobs: o.jobs,
-      hooks: o.hooks,
-      checkMigrations,
-      migrate: (db) => migrateStaging(target, db),
-    });
-  }
-  const { restoreSqlite } = await import('./sqlite-restore.js');
-  return restoreSqlite({
+  const engine = await backupEngine(target.kind);
+  await engine.ensureDatabase(target);
+  return engine.restore({
     target,
     file: p.file,
     manifest: p.manifest,
     dryRun: o.dryRun,
+    jobs: o.jobs,
     hooks: o.hooks,
     checkMigrations,
-    migrate: (f) => migrateStaging(target, f),
+    migrate: (staging) => migrateStaging(target, staging),
   });
-}
-
-/** Restoring into a database that does not exist yet (a new server): create it. */
-export async function ensureMysqlDatabase(target: MysqlTarget): Promise<boolean> {
-  if (!target.database) throw new InvalidInput('no database name in the target: add it to the URL (mysql://…/name) or set DB_NAME');
-  const { openMysql, rows, run, closeQuietly, quoteId } = await import('./mysql-conn.js');
-  const conn = await openMysql(target, null);
-  try {
-    const r = await rows<{ n: number }>(conn, 'SELECT COUNT(*) AS n FROM information_schema.schemata WHERE schema_name = ?', [target.database]);
-    if (r[0]?.n) return false;
-    await run(conn, `CREATE DATABASE ${quoteId(target.database)} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
-    return true;
-  } finally {
-    await closeQuietly(conn);
-  }
 }
 
 /** Does the live database hold any table (is a safety backup worth taking)? */
 export async function liveHasTables(target: DbTarget): Promise<boolean> {
-  if (target.kind === 'sqlite') {
-    if (!existsSync(target.filename)) return false;
-    const { openSqlite } = await import('./sqlite-dump.js');
-    const db = await openSqlite(target.filename, { readonly: true });
-    try {
-      return Boolean(db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' LIMIT 1").get());
-    } finally {
-      db.close();
-    }
-  }
-  const { openMysql, rows, closeQuietly } = await import('./mysql-conn.js');
-  const conn = await openMysql(target, null);
-  try {
-    const r = await rows<{ n: number }>(conn, "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = ? AND table_type = 'BASE TABLE'", [target.database]);
-    return Number(r[0]?.n) > 0;
-  } finally {
-    await closeQuietly(conn);
-  }
+  return (await backupEngine(target.kind)).liveHasTables(target);
 }
 
 export async function undoRestore(target: DbTarget, hooks: RestoreHooks): Promise<UndoReport> {
   const { knownMigrations } = await import('../db/migrator.js');
   const known = knownMigrations();
   const sync = (applied: string[]) => refuseUnknown(applied.filter((m) => !known.includes(m)));
-  if (target.kind === 'mysql') {
-    const { undoMysql } = await import('./mysql-restore.js');
-    return undoMysql(target, sync, hooks);
-  }
-  const { undoSqlite } = await import('./sqlite-restore.js');
-  return undoSqlite(target, sync, hooks);
+  return (await backupEngine(target.kind)).undo(target, sync, hooks);
 }
 
 /** What `restore --undo` would put back (null when nothing is kept). */
 export async function describeUndo(target: DbTarget): Promise<string | null> {
-  if (target.kind === 'sqlite') {
-    const { findUndoSqlite } = await import('./sqlite-restore.js');
-    const f = findUndoSqlite(target.filename);
-    return f ? path.basename(f) : null;
-  }
-  const { openMysql, closeQuietly } = await import('./mysql-conn.js');
-  const { findUndoMysql } = await import('./mysql-restore.js');
-  const conn = await openMysql(target, null);
-  try {
-    return await findUndoMysql(conn, target.database);
-  } finally {
-    await closeQuietly(conn);
-  }
+  return (await backupEngine(target.kind)).describeUndo(target);
 }
 
 export async function cleanLeftovers(target: DbTarget, leftovers: Leftover[]): Promise<string[]> {
@@ -217,20 +158,6 @@ export async function cleanLeftovers(target: DbTarget, leftovers: Leftover[]): P
       if (!existsSync(l.path)) cleaned.push(`file ${l.name}`);
     }
   }
-  const dbThings = leftovers.filter((l) => l.kind !== 'file');
-  if (dbThings.length && target.kind === 'mysql') {
-    const { openMysql, run, closeQuietly, quoteId } = await import('./mysql-conn.js');
-    const conn = await openMysql(target, null);
-    try {
-      await run(conn, 'SET SESSION FOREIGN_KEY_CHECKS = 0');
-      for (const l of dbThings) {
-        if (l.kind === 'database') await run(conn, `DROP DATABASE IF EXISTS ${quoteId(l.name)}`);
-        else await run(conn, `DROP TABLE IF EXISTS ${quoteId(target.database)}.${quoteId(l.name)}`);
-        cleaned.push(`${l.kind} ${l.name}`);
-      }
-    } finally {
-      await closeQuietly(conn);
-    }
-  }
+  cleaned.push(...(await (await backupEngine(target.kind)).cleanLeftovers(target, leftovers)));
   return cleaned;
 }

@@ -10,12 +10,9 @@
  * Any failure is an IntegrityError (exit 6). The outcome is recorded in the manifest's
  * `verification` field (outside its checksum) for `backup list`.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { DbTarget } from '../db/config.js';
-import { helperDatabase, VERIFY_PREFIX } from '../db/leftovers.js';
-import { IntegrityError, InvalidInput } from '../domain/errors.js';
+import { IntegrityError } from '../domain/errors.js';
 import { writeFileAtomic } from './files.js';
 import { manifestPathOf, readManifest, serializeManifest, type Manifest } from './manifest.js';
 import { fileSha256, gzipIntegrity, parseTrailer, readHead } from './reader.js';
@@ -123,38 +120,6 @@ function record(file: string, m: Manifest, v: { ok: boolean; deep: boolean; mess
 }
 
 async function deepVerify(file: string, m: Manifest, o: VerifyOptions): Promise<Set<string>> {
-  if (m.kind === 'mysql') {
-    const t = o.target;
-    if (!t || t.kind !== 'mysql') {
-      throw new InvalidInput('--deep on a MySQL backup needs a MySQL server to load it into: pass --db mysql://user@host:3306/name (a scratch database is created beside it and dropped)');
-    }
-    const scratch = helperDatabase(VERIFY_PREFIX, t.database || 'server');
-    const { openMysql, run, closeQuietly } = await import('./mysql-conn.js');
-    const { loadBackupMysql } = await import('./mysql-load.js');
-    const { dropHelper } = await import('./mysql-restore.js');
-    const admin = await openMysql(t, null);
-    try {
-      await run(admin, `CREATE DATABASE \`${scratch}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
-      o.onStep?.(`loading into scratch database ${scratch}`);
-      const r = await loadBackupMysql({ target: t, database: scratch, file, manifest: m, onStep: o.onStep });
-      return new Set(r.tables.filter((x) => x.verified).map((x) => x.name));
-    } finally {
-      await closeQuietly(admin);
-      await dropHelper(t, scratch);
-    }
-  }
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'bt-verify-'));
-  try {
-    const { buildSqlite, verifySqlite } = await import('./sqlite-restore.js');
-    o.onStep?.('loading into a scratch SQLite file');
-    const db = await buildSqlite(path.join(dir, 'scratch.sqlite3'), file, m, {});
-    try {
-      const r = await verifySqlite(db, m);
-      return new Set(r.filter((x) => x.verified).map((x) => x.name));
-    } finally {
-      db.close();
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const { backupEngine } = await import('./engines/index.js');
+  return (await backupEngine(m.kind)).deepVerify(file, m, o.target, o.onStep);
 }

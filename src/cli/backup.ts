@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { action, parsePositiveInt, type Ctx } from './context.js';
 import { InvalidInput, Unavailable } from '../domain/errors.js';
-import type { Progress } from './ui.js';
+import { displayTime, formatCount, zoned, type Progress } from './ui.js';
 
 interface BackupOpts {
   dir?: string;
@@ -40,10 +40,24 @@ Examples:
     )
     .action(action<BackupOpts>(takeBackupCmd));
 
+  // `backup create` does what `backup` alone does (create, like every other group).
+  cmd
+    .command('create')
+    .description('take a backup (same as `billettigue backup`)')
+    .option('--dir <dir>', 'backup folder, default ./backups (created 0700)')
+    .option('--name <name>', 'file name (default billettigue_backup_<UTC timestamp>); .sql.gz is added')
+    .option('--tables <t1,t2>', 'only these tables (default: every table of the database)')
+    .addHelpText('after', `
+Examples:
+  $ billettigue backup create
+  $ billettigue backup create --dir /var/backups/billettigue --name before-migration`)
+    .action(action<BackupOpts>(takeBackupCmd));
+
   cmd
     .command('list')
     .description('backups of the folder, newest first: name, date, size, rows, migrations, verified?')
     .option('--dir <dir>', 'backup folder (default ./backups)')
+    .addHelpText('after', `\nExamples:\n  $ billettigue backup list\n  $ billettigue backup ls --json`)
     .action(action<{ dir?: string }>(listCmd));
 
   cmd
@@ -126,7 +140,7 @@ async function takeBackupCmd(ctx: Ctx, opts: BackupOpts): Promise<void> {
     return;
   }
   ctx.ui.line(result.file);
-  ctx.ui.success(`backup written: ${m.tables.length} tables, ${rows.toLocaleString('en')} rows, ${mb(m.file.size)} in ${(m.duration_ms / 1000).toFixed(1)} s`);
+  ctx.ui.success(`backup written: ${m.tables.length} tables, ${formatCount(rows)} rows, ${mb(m.file.size)} in ${(m.duration_ms / 1000).toFixed(1)} s`);
   ctx.ui.info(`manifest: ${result.manifestFile}`);
 }
 
@@ -160,10 +174,10 @@ async function listCmd(ctx: Ctx, opts: { dir?: string }): Promise<void> {
     rows,
     [
       { header: 'name', value: (r) => r.name },
-      { header: 'date (UTC)', value: (r) => r.created_at.slice(0, 19).replace('T', ' ') },
+      { header: zoned('date'), key: 'date', value: (r) => displayTime(r.created_at) },
       { header: 'size', value: (r) => mb(r.size_bytes), align: 'right' },
-      { header: 'rows', value: (r) => (r.rows === null ? '' : r.rows.toLocaleString('en')), align: 'right' },
-      { header: 'migrations', value: (r) => (r.migrations === null ? '' : String(r.migrations)), align: 'right' },
+      { header: 'rows', value: (r) => r.rows, align: 'right' },
+      { header: 'migrations', value: (r) => r.migrations, align: 'right' },
       {
         header: 'verified?',
         value: (r) =>

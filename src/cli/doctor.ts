@@ -37,7 +37,8 @@ async function run(ctx: Ctx): Promise<void> {
     checks.push({ name: 'reachable', ok: false, detail: (err as Error).message });
   }
   if (knex) {
-    const { serverVersion, sessionSettings, listTables, listColumns } = await import('../db/dialect.js');
+    const { serverVersion, listTables, listColumns } = await import('../db/dialect.js');
+    const { engineOf } = await import('../db/engines/index.js');
     const { migrationStatus, schemaOwner } = await import('../db/migrator.js');
     const { expectedSchema, compareSchema } = await import('../db/schema-drift.js');
     checks.push({ name: 'server', ok: true, detail: await serverVersion(knex), info: true });
@@ -92,24 +93,9 @@ async function run(ctx: Ctx): Promise<void> {
         detail: drift.length === 0 ? 'the live schema matches the migrations' : drift.join('; '),
       });
     }
-    const settings = await sessionSettings(knex);
-    if (target.kind === 'mysql') {
-      const tzOk = settings.time_zone === '+00:00';
-      checks.push({
-        name: 'time zone',
-        ok: tzOk,
-        detail: `session ${settings.time_zone} (global ${settings.global_time_zone}, system ${settings.system_time_zone})`,
-      });
-      const strict = /STRICT_(TRANS|ALL)_TABLES/.test(settings.sql_mode ?? '');
-      checks.push({ name: 'sql_mode', ok: strict, detail: settings.sql_mode || '(empty)' });
-      checks.push({ name: 'charset', ok: true, detail: `${settings.charset} / ${settings.collation}`, info: true });
-    } else {
-      checks.push({ name: 'time zone', ok: true, detail: settings.time_zone! });
-      checks.push({ name: 'foreign keys', ok: settings.foreign_keys === 'on', detail: settings.foreign_keys! });
-      checks.push({ name: 'journal mode', ok: true, detail: settings.journal_mode!, info: true });
-    }
-    const { findRestoreLeftovers } = await import('../db/leftovers.js');
-    const leftovers = await findRestoreLeftovers(knex, target);
+    checks.push(...(await engineOf(knex).doctorChecks(knex)));
+    const { findRestoreLeftovers } = await import('../backup/leftovers.js');
+    const leftovers = await findRestoreLeftovers(target);
     checks.push({
       name: 'leftovers',
       ok: leftovers.length === 0,

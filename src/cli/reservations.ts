@@ -42,6 +42,7 @@ Examples:
     .command('show')
     .description('a reservation with its trajet and paiement')
     .argument('<id>', 'reservation id', id)
+    .addHelpText('after', `\nExamples:\n  $ billettigue reservations show 1001\n  $ billettigue reservations get 1001 --json`)
     .action(action(show));
 
   cmd
@@ -124,10 +125,7 @@ async function list(ctx: Ctx, opts: ListOpts): Promise<void> {
     header: 'trajet',
     value: (r) => `#${r.trajet.id} ${r.trajet.departure_city} → ${r.trajet.arrival_city} ${localTime(r.trajet.departure_time)}`,
   });
-  await ctx.ui.list(rows, columns);
-  if (!ctx.ui.json && rows.length === opts.limit) {
-    ctx.ui.info(`showing the first ${rows.length}: continue with --after ${rows[rows.length - 1]!.id}`);
-  }
+  await ctx.ui.list(rows, columns, rows, { limit: opts.limit, cursor: (r) => r.id });
 }
 
 async function show(ctx: Ctx, _opts: unknown, args: string[]): Promise<void> {

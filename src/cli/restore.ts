@@ -6,7 +6,8 @@
 import type { Command } from 'commander';
 import { action, parsePositiveInt, type Ctx } from './context.js';
 import { InvalidInput } from '../domain/errors.js';
-import type { Progress } from './ui.js';
+import { displayTime, formatCount, type Progress } from './ui.js';
+import { localZoneName } from '../domain/dates.js';
 
 interface RestoreOpts {
   dir?: string;
@@ -85,11 +86,11 @@ async function restoreCmd(ctx: Ctx, opts: RestoreOpts, args: string[]): Promise<
 
   // What is about to happen, for the person who confirms it.
   const rows = m ? m.tables.reduce((n, t) => n + t.rows, 0) : null;
-  ctx.ui.info(`target:  ${target.display}`);
+  ctx.announceTarget(true);
   ctx.ui.info(`backup:  ${file}`);
   if (m) {
-    ctx.ui.info(`taken:   ${m.finished_at} from ${m.database.display} (${m.server_version}), ${m.scope === 'full' ? 'every table' : `only ${m.tables.map((t) => t.name).join(', ')}`}`);
-    ctx.ui.info(`content: ${m.tables.length} tables, ${rows!.toLocaleString('en')} rows (${m.tables.filter((t) => t.rows > 0).map((t) => `${t.name} ${t.rows.toLocaleString('en')}`).join(', ')})`);
+    ctx.ui.info(`taken:   ${displayTime(m.finished_at)} ${localZoneName()} from ${m.database.display} (${m.server_version}), ${m.scope === 'full' ? 'every table' : `only ${m.tables.map((t) => t.name).join(', ')}`}`);
+    ctx.ui.info(`content: ${m.tables.length} tables, ${formatCount(rows!)} rows (${m.tables.filter((t) => t.rows > 0).map((t) => `${t.name} ${formatCount(t.rows)}`).join(', ')})`);
     ctx.ui.info('verified: manifest checksum and file SHA-256 ok');
   }
   if (prepared.behind.length) {
@@ -163,7 +164,7 @@ async function restoreCmd(ctx: Ctx, opts: RestoreOpts, args: string[]): Promise<
   }
   await ctx.ui.list(tables, [
     { header: 'table', value: (t) => t.name },
-    { header: 'rows', value: (t) => t.rows.toLocaleString('en'), align: 'right' },
+    { header: 'rows', value: (t) => t.rows, align: 'right' },
     { header: 'sha-256', value: (t) => (t.sha256 ? `${t.sha256.slice(0, 16)}…` : '') },
     { header: 'verified', value: (t) => (t.verified ? ctx.ui.green('yes') : prepared.stock ? 'no manifest' : ctx.ui.red('no')) },
   ]);
@@ -176,7 +177,7 @@ async function restoreCmd(ctx: Ctx, opts: RestoreOpts, args: string[]): Promise<
   }
   ctx.ui.info(`after the swap: ${report.postSwapCheck}`);
   ctx.ui.success(
-    `restored ${target.display} from ${file} in ${seconds.toFixed(1)} s: ${tables.length} tables, ${tables.reduce((n, t) => n + t.rows, 0).toLocaleString('en')} rows${m ? ', every table verified against the manifest' : ' (stock dump: not verifiable)'}`,
+    `restored ${target.display} from ${file} in ${seconds.toFixed(1)} s: ${tables.length} tables, ${formatCount(tables.reduce((n, t) => n + t.rows, 0))} rows${m ? ', every table verified against the manifest' : ' (stock dump: not verifiable)'}`,
   );
   if (safety) ctx.ui.info(`safety backup: ${safety}`);
   if (report.undo) ctx.ui.info(`the replaced tables are kept as ${report.undo}: \`billettigue restore --undo\` puts them back`);
@@ -200,27 +201,9 @@ async function auditRestore(ctx: Ctx, actionName: string, after: Record<string, 
 
 async function handleLeftovers(ctx: Ctx, opts: RestoreOpts, when: string): Promise<void> {
   const target = ctx.target();
-  const { listRestoreLeftovers } = await import('../db/leftovers.js');
-  const { connect } = await import('../db/connection.js');
+  const { listRestoreLeftovers } = await import('../backup/leftovers.js');
   const { cleanLeftovers } = await import('../backup/restore.js');
-  let leftovers;
-  if (target.kind === 'mysql') {
-    const knex = await connect(target, { noDatabase: true });
-    try {
-      leftovers = await listRestoreLeftovers(knex, target, dirOf(opts), { holdingLock: true });
-    } finally {
-      await knex.destroy();
-    }
-  } else {
-    // SQLite: only files are involved; no connection to the live file may stay open.
-    const { default: knexFactory } = await import('knex');
-    const k = knexFactory({ client: 'better-sqlite3', connection: { filename: ':memory:' }, useNullAsDefault: true });
-    try {
-      leftovers = await listRestoreLeftovers(k, target, dirOf(opts), { holdingLock: true });
-    } finally {
-      await k.destroy();
-    }
-  }
+  const leftovers = await listRestoreLeftovers(target, dirOf(opts), { holdingLock: true });
   if (leftovers.length === 0) return;
   ctx.ui.warn(`an interrupted restore left: ${leftovers.map((l) => `${l.kind} ${l.name}`).join(', ')}`);
   if (ctx.dryRun) return;
@@ -236,21 +219,9 @@ async function cleanCmd(ctx: Ctx, opts: RestoreOpts): Promise<void> {
   const { acquireRestoreLock } = await import('../backup/lock.js');
   const lock = await acquireRestoreLock(target);
   ctx.onClose(() => lock.release());
-  const { listRestoreLeftovers } = await import('../db/leftovers.js');
-  const { connect } = await import('../db/connection.js');
+  const { listRestoreLeftovers } = await import('../backup/leftovers.js');
   const { cleanLeftovers } = await import('../backup/restore.js');
-  const knex = target.kind === 'mysql' ? await connect(target, { noDatabase: true }) : null;
-  let leftovers;
-  try {
-    if (knex) leftovers = await listRestoreLeftovers(knex, target, dirOf(opts), { holdingLock: true });
-    else {
-      const { default: knexFactory } = await import('knex');
-      const k = knexFactory({ client: 'better-sqlite3', connection: { filename: ':memory:' }, useNullAsDefault: true });
-      leftovers = await listRestoreLeftovers(k, target, dirOf(opts), { holdingLock: true }).finally(() => k.destroy());
-    }
-  } finally {
-    await knex?.destroy();
-  }
+  const leftovers = await listRestoreLeftovers(target, dirOf(opts), { holdingLock: true });
   if (leftovers.length === 0) {
     ctx.ui.success(`no leftovers of an interrupted restore for ${target.display}`);
     if (ctx.ui.json) ctx.ui.printJson({ target: target.display, leftovers: [], cleaned: [] });
@@ -280,7 +251,7 @@ async function undoCmd(ctx: Ctx, _opts: RestoreOpts): Promise<void> {
     const { NotFound } = await import('../domain/errors.js');
     throw new NotFound(`nothing to undo for ${target.display}: no previous tables are kept (a restore keeps them until the next restore)`);
   }
-  ctx.ui.info(`target: ${target.display}`);
+  ctx.announceTarget();
   ctx.ui.info(`puts back: ${kept} (what the last restore replaced); what is live now is kept in its place, so --undo again redoes`);
   if (ctx.dryRun) {
     ctx.ui.info('dry run: nothing was swapped');

@@ -4,9 +4,9 @@
  * the bulk load in src/domain/demo and src/db/bulk.ts. See docs/seed.md.
  */
 import type { Command } from 'commander';
-import { action, parseDateOption, parseNonNegativeInt, parsePositiveInt, type Ctx } from './context.js';
+import { action, parseNonNegativeInt, parsePositiveInt, type Ctx } from './context.js';
 import { Conflict, InvalidInput } from '../domain/errors.js';
-import type { Progress } from './ui.js';
+import { formatCount, type Progress } from './ui.js';
 
 export function register(seed: Command): void {
   seed.addHelpText(
@@ -73,13 +73,15 @@ interface DemoOpts {
 }
 
 /** `--now`: a date, an ISO time or "today" (midnight UTC, the one use of the clock, on request). */
-function parseReference(raw: string | undefined, fallback: Date): Date {
+async function parseReference(raw: string | undefined, fallback: Date): Promise<Date> {
   if (raw === undefined) return fallback;
   if (raw.trim().toLowerCase() === 'today') {
     const d = new Date();
     return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()));
   }
-  const d = parseDateOption('--now')(raw);
+  // UTC days, whatever the display zone: the same --now gives the same rows on every machine.
+  const { parseDayOrInstant } = await import('../domain/dates.js');
+  const d = parseDayOrInstant(raw, '--now', 'start', new Date(), 'UTC');
   return new Date(Math.floor(d.getTime() / 1000) * 1000);
 }
 
@@ -98,7 +100,7 @@ async function demo(ctx: Ctx, opts: DemoOpts): Promise<void> {
   });
   const randomSeed = opts.randomSeed ?? plan.DEFAULT_RANDOM_SEED;
   if (randomSeed.trim() === '') throw new InvalidInput('--random-seed must not be empty');
-  const reference = parseReference(opts.now, plan.DEFAULT_REFERENCE);
+  const reference = await parseReference(opts.now, plan.DEFAULT_REFERENCE);
   const loaderEnv = (ctx.env.BILLETTIGUE_SEED_LOADER ?? 'auto').trim().toLowerCase();
   if (!['auto', 'load-data', 'insert'].includes(loaderEnv)) {
     throw new InvalidInput(`BILLETTIGUE_SEED_LOADER=${loaderEnv} is invalid: use auto, load-data or insert`);
@@ -124,7 +126,7 @@ async function demo(ctx: Ctx, opts: DemoOpts): Promise<void> {
 
   const target = ctx.target();
   const knex = await ctx.db();
-  ctx.ui.info(`target: ${target.display}`);
+  ctx.announceTarget();
   const state = await domain.inspectForDemo(knex);
   const existing = domain.totalRows(state);
 
@@ -145,7 +147,7 @@ async function demo(ctx: Ctx, opts: DemoOpts): Promise<void> {
 
   const offsets = opts.fresh ? (Object.fromEntries(DEMO_TABLES.map((t) => [t, 0])) as typeof state.maxIds) : state.maxIds;
   const estimate = Math.round(plan.estimateRows(demoPlan));
-  const what = `${demoPlan.accounts} accounts, ${demoPlan.transporteurs} transporteurs, ${demoPlan.admins} admins, ${demoPlan.trajets} trajets, ${demoPlan.reservations} reservations, ${demoPlan.envois} envois (≈ ${estimate.toLocaleString('en')} rows)`;
+  const what = `${formatCount(demoPlan.accounts)} accounts, ${formatCount(demoPlan.transporteurs)} transporteurs, ${formatCount(demoPlan.admins)} admins, ${formatCount(demoPlan.trajets)} trajets, ${formatCount(demoPlan.reservations)} reservations, ${formatCount(demoPlan.envois)} envois (≈ ${formatCount(estimate)} rows)`;
 
   if (ctx.dryRun) {
     ctx.ui.info(`dry run: would ${opts.fresh && existing > 0 ? `empty ${existing} rows, then ` : ''}generate ${what} with random seed "${randomSeed}" around ${reference.toISOString()}; nothing was written`);
@@ -215,7 +217,7 @@ async function demo(ctx: Ctx, opts: DemoOpts): Promise<void> {
       },
       onTableDone: (table, rows, seconds) => {
         progress.set(table, rows);
-        bar?.note?.(`  ${table.padEnd(16)} ${rows.toLocaleString('en').padStart(11)} rows  ${seconds.toFixed(2)} s`);
+        bar?.note?.(`  ${table.padEnd(16)} ${formatCount(rows).padStart(11)} rows  ${seconds.toFixed(2)} s`);
       },
     },
   );
@@ -269,13 +271,13 @@ async function demo(ctx: Ctx, opts: DemoOpts): Promise<void> {
     [...tables, { table: 'total', rows: result.totalRows, seconds: round2(result.seconds), rows_per_second: rate(result.totalRows, result.seconds) }],
     [
       { header: 'table', value: (r) => r.table },
-      { header: 'rows', value: (r) => r.rows.toLocaleString('en'), align: 'right' },
+      { header: 'rows', value: (r) => r.rows, align: 'right' },
       { header: 'seconds', value: (r) => r.seconds.toFixed(2), align: 'right' },
-      { header: 'rows/s', value: (r) => r.rows_per_second.toLocaleString('en'), align: 'right' },
+      { header: 'rows/s', key: 'rows_per_second', value: (r) => r.rows_per_second, align: 'right' },
     ],
   );
   ctx.ui.success(
-    `seeded ${result.totalRows.toLocaleString('en')} rows in ${result.seconds.toFixed(1)} s with ${result.pathLabel}${result.lanes > 1 ? ` on ${result.lanes} connections` : ''}`,
+    `seeded ${formatCount(result.totalRows)} rows in ${result.seconds.toFixed(1)} s with ${result.pathLabel}${result.lanes > 1 ? ` on ${result.lanes} connections` : ''}`,
   );
   if (production) ctx.ui.info('production mode: the demo accounts got a random password that is not shown');
   else ctx.ui.info(`demo accounts (e.g. admin@${plan.DEMO_EMAIL_DOMAIN}) share the password: ${password}`);

@@ -14,9 +14,9 @@ export function register(zones: Command): void {
     `
 Examples:
   $ billettigue zones list --city orleans --serves pickup      # who can pick up a parcel in Orléans?
-  $ billettigue zones add --transporteur 3 --city Orléans --region "Centre-Val de Loire" --type both --frequency daily --max-weight 30
+  $ billettigue zones create --transporteur 3 --city Orléans --region "Centre-Val de Loire" --type both --frequency daily --max-weight 30
   $ billettigue zones update 7 --frequency weekly
-  $ billettigue zones remove 7 --yes`,
+  $ billettigue zones delete 7 --yes`,
   );
 
   zones
@@ -48,8 +48,8 @@ Examples:
     .addHelpText('after', `
 A second zone for the same city and carrier is refused (exit 4), also when two processes add it at
 the same time. Examples:
-  $ billettigue zones add --transporteur 3 --city Orléans --type pickup_only --frequency daily
-  $ billettigue zones add --transporteur 3 --city Tours --max-weight 25.5 --dry-run`)
+  $ billettigue zones create --transporteur 3 --city Orléans --type pickup_only --frequency daily
+  $ billettigue zones create --transporteur 3 --city Tours --max-weight 25.5 --dry-run`)
     .action(action(add));
 
   zones
@@ -74,7 +74,7 @@ Examples:
     .description('delete a zone (asks first)')
     .option('--reason <text>', 'why (recorded in the audit log)')
     .option('--dry-run', 'show what would be removed, write nothing')
-    .addHelpText('after', '\nExample:\n  $ billettigue zones remove 7 --yes')
+    .addHelpText('after', '\nExample:\n  $ billettigue zones delete 7 --yes')
     .action(action(remove));
 }
 
@@ -110,8 +110,7 @@ async function list(ctx: Ctx, opts: ListOpts): Promise<void> {
     limit: opts.limit,
     after: opts.after,
   });
-  await ctx.ui.list(rows, COLUMNS);
-  if (!ctx.ui.json && rows.length === opts.limit) ctx.ui.info(`more may follow: --after ${rows[rows.length - 1]!.id}`);
+  await ctx.ui.list(rows, COLUMNS, rows, { limit: opts.limit, cursor: (z) => z.id });
 }
 
 async function renderZone(ctx: Ctx, z: ZoneView): Promise<void> {

@@ -13,6 +13,8 @@ import { Unavailable } from '../domain/errors.js';
 import { editDistance } from './text.js';
 
 export type DbKind = 'mysql' | 'sqlite';
+/** Every engine, in the order a stock dump's shape is tried. */
+export const ENGINE_KINDS: readonly DbKind[] = ['mysql', 'sqlite'];
 
 export interface MysqlTarget {
   kind: 'mysql';
@@ -155,6 +157,11 @@ function sqliteTarget(filename: string, source: TargetSource): SqliteTarget {
   const rel = path.relative(process.cwd(), filename);
   const shown = rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : filename;
   return { kind: 'sqlite', filename, source, display: `sqlite:${shown}` };
+}
+
+/** The name a person types to confirm a destructive step: the database, or the SQLite file's name. */
+export function databaseName(target: DbTarget): string {
+  return target.kind === 'mysql' ? target.database : path.basename(target.filename);
 }
 
 /** Same target pointing at another database (MySQL) or file (SQLite). */

@@ -3,62 +3,41 @@
  * the connection config; they never reach the user untranslated.
  */
 import type { DbTarget } from './config.js';
-import { redactUrl } from './config.js';
 import { AppError, Conflict, InvalidInput, Unavailable } from '../domain/errors.js';
+import { asDriver, driverText } from './engines/driver-error.js';
+import { ENGINES, engineFor, type DriverErrorClass } from './engines/index.js';
 
-interface DriverError {
-  code?: string;
-  errno?: number;
-  message?: string;
-  sqlMessage?: string;
-}
-
-function asDriver(err: unknown): DriverError {
-  return (err && typeof err === 'object' ? err : {}) as DriverError;
+/** Which kind of driver error this is, asked of every engine (their error shapes do not overlap). */
+function classOf(err: unknown): DriverErrorClass | null {
+  for (const e of ENGINES) {
+    const c = e.classifyError(err);
+    if (c) return c;
+  }
+  return null;
 }
 
 export function isDeadlock(err: unknown): boolean {
-  const e = asDriver(err);
-  // SQLITE_BUSY_SNAPSHOT: a WAL transaction that read before another process committed cannot
-  // upgrade to a writer (the busy timeout does not apply); only a retry from the start succeeds.
-  return e.errno === 1213 || e.code === 'ER_LOCK_DEADLOCK' || e.code === 'SQLITE_BUSY' || e.code === 'SQLITE_BUSY_SNAPSHOT';
+  return classOf(err) === 'deadlock';
 }
 
 export function isLockWaitTimeout(err: unknown): boolean {
-  const e = asDriver(err);
-  return e.errno === 1205 || e.code === 'ER_LOCK_WAIT_TIMEOUT';
+  return classOf(err) === 'lock_wait_timeout';
 }
 
 export function isDuplicateKey(err: unknown): boolean {
-  const e = asDriver(err);
-  return (
-    e.errno === 1062 ||
-    e.code === 'ER_DUP_ENTRY' ||
-    e.code === 'SQLITE_CONSTRAINT_UNIQUE' ||
-    e.code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
-  );
+  return classOf(err) === 'duplicate';
 }
 
 export function isForeignKeyViolation(err: unknown): boolean {
-  const e = asDriver(err);
-  return (
-    e.errno === 1451 ||
-    e.errno === 1452 ||
-    e.code === 'ER_ROW_IS_REFERENCED_2' ||
-    e.code === 'ER_NO_REFERENCED_ROW_2' ||
-    e.code === 'SQLITE_CONSTRAINT_FOREIGNKEY'
-  );
+  return classOf(err) === 'foreign_key';
 }
 
 export function isCheckViolation(err: unknown): boolean {
-  const e = asDriver(err);
-  // MariaDB 4025 (ER_CONSTRAINT_FAILED), MySQL 3819 (ER_CHECK_CONSTRAINT_VIOLATED).
-  return e.errno === 4025 || e.errno === 3819 || e.code === 'SQLITE_CONSTRAINT_CHECK';
+  return classOf(err) === 'check';
 }
 
 export function isNotNullViolation(err: unknown): boolean {
-  const e = asDriver(err);
-  return e.errno === 1048 || e.errno === 1364 || e.code === 'SQLITE_CONSTRAINT_NOTNULL';
+  return classOf(err) === 'not_null';
 }
 
 /**
@@ -66,66 +45,17 @@ export function isNotNullViolation(err: unknown): boolean {
  * DECIMAL/INT, 1406 too long for a VARCHAR); SQLite has no such limit and stores it.
  */
 export function isOutOfRange(err: unknown): boolean {
-  const e = asDriver(err);
-  return e.errno === 1264 || e.errno === 1406 || e.code === 'ER_WARN_DATA_OUT_OF_RANGE' || e.code === 'ER_DATA_TOO_LONG';
+  return classOf(err) === 'out_of_range';
 }
 
 /** Unknown table / no such table: usually the schema is not migrated. */
 export function isMissingTable(err: unknown): boolean {
-  const e = asDriver(err);
-  return e.errno === 1146 || (e.code === 'SQLITE_ERROR' && /no such table/i.test(e.message ?? ''));
-}
-
-function driverText(err: unknown): string {
-  const e = asDriver(err);
-  return redactUrl(e.sqlMessage ?? e.message ?? String(err)).split('\n')[0]!;
+  return classOf(err) === 'missing_table';
 }
 
 /** Connection-time failures: unreachable server, bad credentials, missing database. */
 export function translateConnectError(err: unknown, target: DbTarget): AppError {
-  if (err instanceof AppError) return err;
-  const e = asDriver(err);
-  if (target.kind === 'sqlite') {
-    return new Unavailable(`cannot open ${target.display}: ${driverText(err)}`, { cause: err });
-  }
-  const where = `${target.host}:${target.port}`;
-  switch (e.code) {
-    case 'ECONNREFUSED':
-      return new Unavailable(
-        `cannot reach the MySQL server at ${where} (connection refused): is it running? check --db, DATABASE_URL or DB_HOST/DB_PORT`,
-        { cause: err, code: 'unreachable' },
-      );
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return new Unavailable(`cannot resolve the MySQL host "${target.host}": check DB_HOST or the URL`, {
-        cause: err,
-        code: 'unreachable',
-      });
-    case 'ETIMEDOUT':
-      return new Unavailable(`timed out connecting to the MySQL server at ${where}`, {
-        cause: err,
-        code: 'unreachable',
-      });
-    case 'ER_ACCESS_DENIED_ERROR':
-    case 'ER_DBACCESS_DENIED_ERROR':
-      return new Unavailable(
-        `access denied for user "${target.user}" at ${where}: check the user and password (DB_USER/DB_PASSWORD or the URL)`,
-        { cause: err, code: 'access_denied' },
-      );
-    case 'ER_BAD_DB_ERROR':
-      return new Unavailable(
-        `database "${target.database}" does not exist on ${where}: create it with \`billettigue db create\``,
-        { cause: err, code: 'database_missing' },
-      );
-    default:
-      if (/Knex: Timeout acquiring a connection/i.test(e.message ?? '')) {
-        return new Unavailable(`timed out connecting to the MySQL server at ${where}`, {
-          cause: err,
-          code: 'unreachable',
-        });
-      }
-      return new Unavailable(`cannot connect to ${target.display}: ${driverText(err)}`, { cause: err });
-  }
+  return engineFor(target.kind).translateConnectError(err, target);
 }
 
 /**
@@ -177,8 +107,8 @@ export function translateDbError(err: unknown, what?: string): unknown {
 export function isConnectionError(err: unknown): boolean {
   const e = asDriver(err);
   return (
-    ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'PROTOCOL_CONNECTION_LOST'].includes(
-      e.code ?? '',
-    ) || /Timeout acquiring a connection/i.test(e.message ?? '')
+    ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EPIPE'].includes(e.code ?? '') ||
+    classOf(err) === 'connection' ||
+    /Timeout acquiring a connection/i.test(e.message ?? '')
   );
 }

@@ -5,7 +5,7 @@
  * read the same way from a scratch SQLite database the migrations built (src/db/adopt/expected.ts).
  */
 import type { Knex } from 'knex';
-import { isMysql } from './dialect.js';
+import { engineOf } from './engines/index.js';
 
 export type TypeFamily = 'integer' | 'boolean' | 'decimal' | 'float' | 'string' | 'text' | 'datetime' | 'date' | 'time' | 'binary' | 'other';
 
@@ -62,8 +62,7 @@ export type LiveSchema = Map<string, LiveTable>;
 
 /** Every base table of the current database (or only `tables`), described. */
 export async function introspect(knex: Knex | Knex.Transaction, tables?: readonly string[]): Promise<LiveSchema> {
-  const engine = isMysql(knex) ? await import('./introspect-mysql.js') : await import('./introspect-sqlite.js');
-  return engine.introspect(knex, tables);
+  return engineOf(knex).introspect(knex, tables);
 }
 
 /** Family of a type as MySQL/MariaDB name it (data_type + column_type). */
@@ -126,4 +125,23 @@ export function checksInCreateSql(sql: string): LiveCheck[] {
     re.lastIndex = i;
   }
   return out;
+}
+
+/** Replaces one CHECK constraint's predicate in a CREATE TABLE text (the constraint keeps its name and place). */
+export function withCheck(createSql: string, name: string, predicate: string): string {
+  const re = new RegExp(`(constraint\\s+[\`"]?${name}[\`"]?\\s+check\\s*)\\(`, 'i');
+  const m = re.exec(createSql);
+  if (!m) throw new Error(`no CHECK ${name} in: ${createSql}`);
+  // The predicate ends at the parenthesis that closes the one after CHECK.
+  let depth = 0;
+  let i = m.index + m[0].length - 1;
+  let quoted = false;
+  for (; i < createSql.length; i++) {
+    const c = createSql[i];
+    if (c === "'") quoted = !quoted;
+    else if (quoted) continue;
+    else if (c === '(') depth++;
+    else if (c === ')' && --depth === 0) break;
+  }
+  return `${createSql.slice(0, m.index)}${m[1]}(${predicate})${createSql.slice(i + 1)}`;
 }

@@ -1,7 +1,7 @@
 /**
- * Names of what a restore creates beside the live database, and detection of the ones an
- * interrupted restore, deep verify or backup left behind (reported by doctor and by `restore`,
- * cleaned by `billettigue restore --clean-leftovers --yes`).
+ * Names of what a restore creates beside the live database. Finding the ones an interrupted
+ * restore, deep verify or backup left behind is src/backup/leftovers.ts (reported by doctor and by
+ * `restore`, cleaned by `billettigue restore --clean-leftovers --yes`).
  *
  * MySQL (databases on the same server, tied to the live database by name, or by a hash of it when
  * the name would pass MySQL's 64-character limit):
@@ -15,11 +15,7 @@
  * Backups: `.NAME.tmp-PID-RAND` temp files in the backup folder (leftover when PID is gone).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import type { Knex } from 'knex';
-import type { DbTarget } from './config.js';
-import { isMysql, rawRows } from './dialect.js';
+import { readFileSync } from 'node:fs';
 
 export const STAGING_PREFIX = 'bt_restore_';
 export const VERIFY_PREFIX = 'bt_verify_';
@@ -89,62 +85,4 @@ export interface Leftover {
   name: string;
   /** Absolute path for files. */
   path?: string;
-}
-
-/**
- * Structured leftovers of the target (see the file comment for what counts). While a restore
- * holds the lock its staging copy is not a leftover, unless the caller is that lock's holder
- * (`holdingLock`: `restore` and `restore --clean-leftovers` take the lock first).
- */
-export async function listRestoreLeftovers(knex: Knex, target: DbTarget, backupDir = DEFAULT_BACKUP_DIR, options: { holdingLock?: boolean } = {}): Promise<Leftover[]> {
-  const found: Leftover[] = [];
-  if (isMysql(knex) && target.kind === 'mysql' && target.database) {
-    const [lock] = options.holdingLock ? [] : await rawRows<{ used: number | null }>(knex, 'SELECT IS_USED_LOCK(?) AS used', [restoreLockName(target.database)]);
-    const restoreRunning = lock?.used !== null && lock?.used !== undefined;
-    if (!restoreRunning) {
-      const dbs = await rawRows<{ name: string }>(
-        knex,
-        "SELECT schema_name AS name FROM information_schema.schemata WHERE schema_name LIKE 'bt\\_restore\\_%' OR schema_name LIKE 'bt\\_verify\\_%' ORDER BY schema_name",
-      );
-      for (const d of dbs) {
-        if (helperOf(d.name, STAGING_PREFIX, target.database) || helperOf(d.name, VERIFY_PREFIX, target.database)) {
-          found.push({ kind: 'database', name: d.name });
-        }
-      }
-      const tables = await rawRows<{ name: string }>(
-        knex,
-        "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = DATABASE() AND (table_name LIKE 'bt\\_restore\\_%' OR table_name LIKE 'bt\\_old\\_%' OR table_name LIKE 'bt\\_verify\\_%')",
-      );
-      found.push(...tables.map((t) => ({ kind: 'table' as const, name: t.name })));
-    }
-  } else if (target.kind === 'sqlite') {
-    const dir = path.dirname(target.filename);
-    const base = path.basename(target.filename);
-    const lock = sqliteLockFile(target.filename);
-    const lockAlive = !options.holdingLock && existsSync(lock) && pidAlive(lockOwner(lock));
-    if (existsSync(dir) && !lockAlive) {
-      for (const f of readdirSync(dir)) {
-        if (!f.startsWith(`${base}.`)) continue;
-        const rest = f.slice(base.length + 1);
-        const staleLock = rest === 'bt_restore.lock' && !options.holdingLock;
-        if (rest.startsWith(STAGING_PREFIX) || rest.startsWith('bt_old_') || staleLock) {
-          found.push({ kind: 'file', name: f, path: path.join(dir, f) });
-        }
-      }
-    }
-  }
-  const bdir = path.resolve(backupDir);
-  if (existsSync(bdir)) {
-    for (const f of readdirSync(bdir)) {
-      if (!f.startsWith('.') || !f.includes(TEMP_MARKER)) continue;
-      const pid = Number(/\.tmp-(\d+)-/.exec(f)?.[1]);
-      if (!pidAlive(pid) || pid === process.pid) found.push({ kind: 'file', name: path.join(backupDir, f), path: path.join(bdir, f) });
-    }
-  }
-  return found;
-}
-
-/** One line per leftover, for doctor: "database bt_restore_…", "file …". */
-export async function findRestoreLeftovers(knex: Knex, target: DbTarget, backupDir = DEFAULT_BACKUP_DIR): Promise<string[]> {
-  return (await listRestoreLeftovers(knex, target, backupDir)).map((l) => `${l.kind} ${l.name}`);
 }

@@ -1,21 +1,17 @@
 /**
- * Small helpers the migrations share so that every table is created the same way on both dialects.
+ * Small helpers the migrations share so that every table is created the same way on every engine.
  */
 import type { Knex } from 'knex';
-import { isMysql } from './dialect.js';
+import { engineOf } from './engines/index.js';
 
-/** CREATE TABLE with InnoDB + utf8mb4_unicode_ci on MySQL (case- and accent-insensitive text). */
+/** CREATE TABLE with the engine's table options (MySQL: InnoDB, utf8mb4_unicode_ci: case- and accent-insensitive text). */
 export function createTable(
   knex: Knex,
   name: string,
   build: (t: Knex.CreateTableBuilder) => void,
 ): Knex.SchemaBuilder {
   return knex.schema.createTable(name, (t) => {
-    if (isMysql(knex)) {
-      t.engine('InnoDB');
-      t.charset('utf8mb4');
-      t.collate('utf8mb4_unicode_ci');
-    }
+    engineOf(knex).tableOptions(t);
     build(t);
   });
 }

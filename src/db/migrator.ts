@@ -122,7 +122,7 @@ function translateMigrationError(err: unknown): unknown {
   return err;
 }
 
-async function refuseIfLocked(knex: Knex): Promise<void> {
+export async function refuseIfLocked(knex: Knex): Promise<void> {
   if (await isLocked(knex)) throw new Conflict(LOCK_HINT, { code: 'migration_locked' });
 }
 
@@ -159,8 +159,8 @@ export async function migrateLatest(knex: Knex): Promise<string[]> {
   }
 }
 
-/** The migrations a rollback would revert, newest first (what `--dry-run` lists). */
-export function rollbackPlan(status: MigrationStatus, opts: { step?: number; all?: boolean } = {}): string[] {
+/** The migrations a rollback would revert, newest first. */
+export function revertedMigrations(status: MigrationStatus, opts: { step?: number; all?: boolean } = {}): string[] {
   const applied = status.migrations.filter((m) => m.applied);
   const lastBatch = Math.max(0, ...applied.map((m) => m.batch ?? 0));
   const chosen = opts.all ? applied : opts.step !== undefined ? applied.slice(-opts.step) : applied.filter((m) => m.batch === lastBatch);
@@ -186,7 +186,7 @@ export async function refuseBelowBaseline(knex: Knex, names: string[]): Promise<
 
 /** Rolls back: the last batch (default), `step` migrations, or all. Returns the names reverted. */
 export async function rollback(knex: Knex, opts: { step?: number; all?: boolean } = {}): Promise<string[]> {
-  await refuseBelowBaseline(knex, rollbackPlan(await migrationStatus(knex), opts));
+  await refuseBelowBaseline(knex, revertedMigrations(await migrationStatus(knex), opts));
   await refuseIfLocked(knex);
   try {
     if (opts.step !== undefined) {

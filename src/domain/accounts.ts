@@ -10,7 +10,7 @@ import type { Knex } from 'knex';
 import type { AdministrateurRow, CompteRow, RoleRow, TransporteurRow, UtilisateurRow, ZoneRow } from '../db/rows.js';
 import { COMPANY_TYPES, COMPTE_STATUSES, type CompanyType, type CompteStatus } from '../db/schema.js';
 import { isoOrNull, toBool, toDbTime, toMoneyString } from '../db/values.js';
-import { Conflict, InvalidInput, NotFound } from './errors.js';
+import { Conflict, InvalidInput, NotFound, NoChange } from './errors.js';
 import { findCompte } from './lookup.js';
 import { findRole, PROFILE_TABLE, profileKindOf, type ProfileKind } from './roles.js';
 import { normalizeEmail, normalizePhone, oneOf, optionalText, requireText } from './validate.js';
@@ -52,6 +52,7 @@ function assertTransition(c: CompteRow, to: CompteStatus, verb: string): void {
       : allowed.length === 0
         ? `${c.status} is final`
         : `from ${c.status} it can only become ${allowed.join(', ')}`;
+  if (c.status === to) throw new NoChange(`account ${c.email} is already ${to}`, { code: 'no_change', details: { status: c.status } });
   throw new Conflict(`cannot ${verb} account ${c.email}: its status is ${c.status} (${hint})`, {
     code: 'forbidden_transition',
     details: { status: c.status, wanted: to },
@@ -538,8 +539,8 @@ export async function setLocked(trx: Knex.Transaction, ref: string, locked: bool
   const c = await findCompte(trx, ref, { forUpdate: true });
   assertNotDeleted(c, locked ? 'lock' : 'unlock');
   if (toBool(c.account_locked) === locked) {
-    throw new Conflict(`account ${c.email} is already ${locked ? 'locked' : 'unlocked'}`, {
-      code: 'forbidden_transition',
+    throw new NoChange(`account ${c.email} is already ${locked ? 'locked' : 'unlocked'}`, {
+      code: 'no_change',
       details: { account_locked: locked },
     });
   }
@@ -612,8 +613,8 @@ export async function setVerified(trx: Knex.Transaction, ref: string, what: Veri
   }
   if (Object.keys(after).length === 0) {
     const which = [what.email ? 'email' : '', what.phone ? 'phone' : ''].filter(Boolean).join(' and ');
-    throw new Conflict(`account ${c.email}: ${which} already ${value ? 'verified' : 'unverified'}`, {
-      code: 'forbidden_transition',
+    throw new NoChange(`account ${c.email}: ${which} already ${value ? 'verified' : 'unverified'}`, {
+      code: 'no_change',
       details: { email_verified: toBool(c.email_verified), phone_verified: toBool(c.phone_verified) },
     });
   }
@@ -715,7 +716,7 @@ export async function setRole(trx: Knex.Transaction, ref: string, newRoleRef: st
   const oldRole = await roleName(trx, c.role_id);
   const role = await findRole(trx, newRoleRef, { missing: 'invalid', field: 'role' });
   if (role.id === c.role_id) {
-    throw new Conflict(`account ${c.email} already has role ${role.name}`, { code: 'forbidden_transition', details: { role: role.name } });
+    throw new NoChange(`account ${c.email} already has role ${role.name}`, { code: 'no_change', details: { role: role.name } });
   }
   if (oldRole === 'admin') await assertNotLastActiveAdmin(trx, c, oldRole, `moving it to role ${role.name}`);
   const fromKind = profileKindOf(oldRole);

@@ -10,17 +10,18 @@
  * rest stay live.
  *
  * How (crash-safe): batches of at most `batchSize` parent records; each batch is ONE transaction
- * that locks the parents (FOR UPDATE on MySQL), copies parents then children into *_archive with
+ * that locks the parents (FOR UPDATE where the engine has row locks), copies parents then children into *_archive with
  * `archived_at`, deletes children then parents, and writes its audit row. A crash rolls the open
  * batch back entirely: nothing is lost (a row is deleted only in the transaction that copied it)
  * and nothing is duplicated (a row is copied only in the transaction that deletes it). Re-running
  * picks up whatever is still live and qualifies.
  */
 import type { Knex } from 'knex';
-import { isMysql } from '../db/dialect.js';
+import { forUpdate } from '../db/dialect.js';
 import { isDeadlock, isDuplicateKey, translateDbError } from '../db/errors.js';
 import { isoOrNull, toDbTime } from '../db/values.js';
 import { writeAudit } from './audit.js';
+import { parseDayOrInstant } from './dates.js';
 import { Conflict, InvalidInput, NotFound } from './errors.js';
 
 type Db = Knex | Knex.Transaction;
@@ -87,10 +88,9 @@ export function parseCutoff(raw: string, now: Date = new Date()): Date {
       const months = unit === 'y' ? n * 12 : n;
       cutoff = subtractMonths(now, months);
     }
-  } else if (/^\d{4}-\d{2}-\d{2}([t ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(z|[+-]\d{2}:?\d{2})?)?$/.test(v)) {
-    const day = /^\d{4}-\d{2}-\d{2}$/.test(v);
-    const text = day ? `${v}T00:00:00Z` : /(z|[+-]\d{2}:?\d{2})$/.test(v) ? v.toUpperCase().replace(' ', 'T') : `${v.toUpperCase().replace(' ', 'T')}Z`;
-    cutoff = new Date(text);
+  } else if (/^\d{4}-\d{2}-\d{2}/.test(v)) {
+    // A date: the one parser of every group (a real calendar day of the display zone, or a time).
+    cutoff = parseDayOrInstant(raw, '--older-than', 'start', now);
   } else {
     throw new InvalidInput(
       `--older-than "${raw}" is not a duration: use a number and a unit, d (days), w (weeks), mo (months) or y (years), e.g. 90d, 6w, 18mo, 2y — or a date, e.g. 2024-06-01`,
@@ -201,7 +201,7 @@ export async function archiveReservationBatch(trx: Knex.Transaction, cutoff: Dat
     .where('id', '>', afterId)
     .orderBy('id')
     .limit(batchSize);
-  if (isMysql(trx)) scan.forUpdate();
+  forUpdate(scan);
   const window = ((await scan.pluck('id')) as Array<number | string>).map(Number);
   const cursor = window.length ? window[window.length - 1]! : afterId;
   const exhausted = window.length < batchSize;
@@ -228,7 +228,7 @@ export async function archiveReservationBatch(trx: Knex.Transaction, cutoff: Dat
 /** Moves one batch of envois (with their colis) in the given transaction. */
 export async function archiveEnvoiBatch(trx: Knex.Transaction, cutoff: Date, batchSize: number, archivedAt: Date, afterId = 0): Promise<BatchResult> {
   const qb = envoisQuery(trx, toDbTime(cutoff)).where('e.id', '>', afterId).orderBy('e.id').limit(batchSize);
-  if (isMysql(trx)) qb.forUpdate();
+  forUpdate(qb);
   const ids = ((await qb.pluck('e.id')) as Array<number | string>).map(Number);
   const cursor = ids.length ? ids[ids.length - 1]! : afterId;
   const exhausted = ids.length < batchSize;

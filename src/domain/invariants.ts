@@ -13,7 +13,8 @@
  * `pricing` rules, kept apart from `integrity` (the platform app may price with its own settings).
  */
 import type { Knex } from 'knex';
-import { centsSql, intDivSql, isMysql, rawRows } from '../db/dialect.js';
+import { centsSql, intDivSql, rawRows } from '../db/dialect.js';
+import { engineOf } from '../db/engines/index.js';
 import {
   COLIS_STATUSES,
   COMPANY_TYPES,
@@ -651,7 +652,7 @@ export async function checkInvariants(db: Db, settings: Settings, options: Check
     });
   }
   const inTransaction = Boolean((db as { isTransaction?: boolean }).isTransaction);
-  await inParallel(tasks, isMysql(db) && !inTransaction ? 2 : 1);
+  await inParallel(tasks, inTransaction ? 1 : engineOf(db).parallelReads);
 
   const results: RuleResult[] = [];
   for (const rule of rules) {

@@ -1,11 +1,13 @@
 /**
- * What adoption asks of an engine: how to quote, add and drop an index, add CHECKs, and give the
- * app's revoked tokens their lookup. Everything else in adoption is the same on every engine.
- * (A PostgreSQL engine adds its own: ALTER TABLE … ADD CONSTRAINT … CHECK … NOT VALID/VALIDATE,
- * a generated column with sha256(), an index on token.)
+ * What adoption asks of an engine (src/db/engines/<engine>/adopt.ts): how to quote, add an index,
+ * add CHECKs, give the app's revoked tokens their lookup, and run its own kinds of op. Everything
+ * else in adoption (src/db/adopt/) is the same on every engine. A PostgreSQL engine would add:
+ * ALTER TABLE … ADD CONSTRAINT … CHECK, token_hash GENERATED ALWAYS AS (encode(sha256(token::bytea),
+ * 'hex')) STORED with a UNIQUE index and an index on token, transactional DDL; and its
+ * introspection of information_schema/pg_catalog (src/db/engines/<engine>/introspect.ts).
  */
 import type { Knex } from 'knex';
-import { isMysql } from '../dialect.js';
+import { engineOf } from '../engines/index.js';
 import type { LiveTable } from '../introspect.js';
 import type { Op } from './ops.js';
 
@@ -35,8 +37,17 @@ export interface AdoptEngine {
    * names, definitions and order (Op `keys`).
    */
   keyLines?(db: Knex | Knex.Transaction, table: string): Promise<string[]>;
+  /** DDL runs inside a transaction (SQLite, PostgreSQL): each change commits with its record. */
+  transactionalDdl: boolean;
+  /** The error of an inverse whose change never ran (no such index, column, table). */
+  missingObject(err: unknown): boolean;
+  /** Runs one of the engine's own ops (anything but `{ sql }`). */
+  runOp(db: Knex | Knex.Transaction, op: Op): Promise<void>;
+  /** The statements one of the engine's own ops runs, as they would run now (for --dry-run). */
+  opStatements(db: Knex | Knex.Transaction, op: Op): Promise<string[]>;
 }
 
-export async function adoptEngine(knex: Knex | Knex.Transaction): Promise<AdoptEngine> {
-  return isMysql(knex) ? (await import('./mysql.js')).mysqlAdopt : (await import('./sqlite.js')).sqliteAdopt;
+/** The adoption part of the engine of `knex` (src/db/engines/<engine>/adopt.ts). */
+export function adoptEngine(knex: Knex | Knex.Transaction): Promise<AdoptEngine> {
+  return engineOf(knex).adoption();
 }

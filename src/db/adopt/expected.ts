@@ -10,9 +10,8 @@
  */
 import type { Knex } from 'knex';
 import type { DbTarget } from '../config.js';
-import { withCheck } from '../sqlite-rebuild.js';
 import { SEED_TABLES } from '../schema.js';
-import { introspect, type LiveSchema } from '../introspect.js';
+import { introspect, withCheck, type LiveSchema } from '../introspect.js';
 
 let cached: Promise<LiveSchema> | undefined;
 

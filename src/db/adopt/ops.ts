@@ -1,11 +1,11 @@
 /**
- * One change adoption makes, and how it is undone: plain DDL statements, or (SQLite) a rebuild of
- * a table from a CREATE TABLE text, which is how SQLite adds a CHECK. Ops are stored as JSON in
- * the adoption table and run again from there by `--undo`.
+ * One change adoption makes, and how it is undone: plain DDL statements, or an engine's own op
+ * (SQLite: a rebuild of a table from a CREATE TABLE text, which is how SQLite adds a CHECK;
+ * MySQL: a table's keys put back exactly). Ops are stored as JSON in the adoption table and run
+ * again from there by `--undo`.
  */
 import type { Knex } from 'knex';
-import { restoreMysqlKeys } from '../mysql-ddl.js';
-import { rebuildSqliteTable, sqliteRebuildStatements } from '../sqlite-rebuild.js';
+import { engineOf } from '../engines/index.js';
 
 export type Op =
   | { sql: string[] }
@@ -23,16 +23,13 @@ export async function runOp(db: Knex | Knex.Transaction, op: Op, tolerate: (err:
         if (!tolerate(err)) throw err;
       }
     }
-  } else if ('keys' in op) {
-    await restoreMysqlKeys(db, op.keys.table, op.keys.lines);
   } else {
-    await rebuildSqliteTable(db, op.rebuild.table, op.rebuild.createSql);
+    await (await engineOf(db).adoption()).runOp(db, op);
   }
 }
 
 /** The statements an op runs, for `--dry-run` and the report (a rebuild's, as they would run now). */
 export async function opStatements(db: Knex | Knex.Transaction, op: Op): Promise<string[]> {
   if ('sql' in op) return op.sql;
-  if ('keys' in op) return [`-- keys of ${op.keys.table} put back as: ${op.keys.lines.join(', ')}`];
-  return sqliteRebuildStatements(db, op.rebuild.table, op.rebuild.createSql);
+  return (await engineOf(db).adoption()).opStatements(db, op);
 }

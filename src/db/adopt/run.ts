@@ -4,11 +4,12 @@
  * inverses newest first and deletes each record as it goes, then the table itself, so an
  * interrupted undo can simply be run again. An adoption that fails half-way undoes what it did and
  * reports the error: the database is as it was.
- * SQLite runs each change and its record in one transaction; MySQL/MariaDB commit DDL as it runs,
- * which is why the record is written first.
+ * Where DDL is transactional (SQLite) each change runs in one transaction with its record; where
+ * it commits as it runs (MySQL/MariaDB) the record is written first, marked done after.
  */
 import type { Knex } from 'knex';
-import { isMysql, listTables } from '../dialect.js';
+import { listTables } from '../dialect.js';
+import { engineOf } from '../engines/index.js';
 import { toDbTime } from '../values.js';
 import { ADOPTION_TABLE, ARCHIVE_TABLES } from '../schema.js';
 import { Conflict } from '../../domain/errors.js';
@@ -41,11 +42,7 @@ export interface Baseline {
 function recordTableSql(knex: Knex): string[] {
   return knex.schema
     .createTable(ADOPTION_TABLE, (t) => {
-      if (isMysql(knex)) {
-        t.engine('InnoDB');
-        t.charset('utf8mb4');
-        t.collate('utf8mb4_unicode_ci');
-      }
+      engineOf(knex).tableOptions(t);
       t.increments('id');
       t.string('kind', 20).notNullable();
       t.string('table_name', 64).notNullable();
@@ -61,8 +58,7 @@ function recordTableSql(knex: Knex): string[] {
 
 /** The baseline: knex's migration tables, as knex creates them, with every current migration applied. */
 export function baselineStep(knex: Knex, migrations: string[], now = new Date()): Step {
-  const e = isMysql(knex) ? '`' : '"';
-  const q = (n: string) => `${e}${n}${e}`;
+  const q = (n: string) => engineOf(knex).quoteIdent(n);
   const create = [
     ...knex.schema
       .createTable('knex_migrations', (t) => {
@@ -143,12 +139,11 @@ export async function applyAdoption(knex: Knex, plan: AdoptionPlan, options: App
   for (const sql of recordTableSql(knex)) await knex.raw(sql);
   const baseline: Baseline = { adopted_at: new Date().toISOString(), ...options.baseline };
   await record(knex, 'adopted', '', 'adoption baseline', baseline, null);
-  const sqlite = !isMysql(knex);
   const engine = await adoptEngine(knex);
   try {
     for (const [i, s] of steps.entries()) {
       if (s.kind === 'index' && engine.keyLines) s.inverse = { keys: { table: s.table, lines: await engine.keyLines(knex, s.table) } };
-      if (sqlite) {
+      if (engine.transactionalDdl) {
         await knex.transaction(async (trx) => {
           const id = await record(trx, s.kind, s.table, s.summary, s.forward, s.inverse);
           await runOp(trx, s.forward);
@@ -176,29 +171,24 @@ export async function applyAdoption(knex: Knex, plan: AdoptionPlan, options: App
   return steps;
 }
 
-/** MySQL errors of an inverse whose change never ran (a crash between record and DDL). */
-function alreadyGone(err: unknown): boolean {
-  const errno = (err as { errno?: number }).errno;
-  return errno === 1091 || errno === 1051 || errno === 1146;
-}
-
 /** Runs every recorded inverse, newest first, then drops the adoption table. */
 async function undoChanges(knex: Knex): Promise<number> {
   const rows = (await knex(ADOPTION_TABLE).whereNot('kind', 'adopted').orderBy('id', 'desc')) as RecordRow[];
-  const sqlite = !isMysql(knex);
+  const engine = await adoptEngine(knex);
   for (const r of rows) {
     const inverse = JSON.parse(r.inverse_json) as Op;
-    if (sqlite) {
+    if (engine.transactionalDdl) {
       await knex.transaction(async (trx) => {
         await runOp(trx, inverse);
         await trx(ADOPTION_TABLE).where('id', r.id).del();
       });
     } else {
-      await runOp(knex, inverse, (err) => r.state === 'applying' && alreadyGone(err));
+      // A change recorded but never run (the process died in between): its inverse finds nothing.
+      await runOp(knex, inverse, (err) => r.state === 'applying' && engine.missingObject(err));
       await knex(ADOPTION_TABLE).where('id', r.id).del();
     }
   }
-  await knex.raw(`DROP TABLE ${(await adoptEngine(knex)).quote(ADOPTION_TABLE)}`);
+  await knex.raw(`DROP TABLE ${engine.quote(ADOPTION_TABLE)}`);
   return rows.length;
 }
 

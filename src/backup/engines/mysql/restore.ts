@@ -13,48 +13,15 @@
  * the live ones leave with their tables before the staging ones arrive.
  * The replaced tables stay in bt_undo_… until the next restore, for `restore --undo`.
  */
-import type { MysqlTarget } from '../db/config.js';
-import { helperDatabase, helperOf, isLeftoverName, STAGING_PREFIX, UNDO_PREFIX } from '../db/leftovers.js';
-import { Conflict, IntegrityError, NotFound } from '../domain/errors.js';
-import type { Manifest } from './manifest.js';
-import { closeQuietly, openMysql, quoteId, rows, run, type RawConnection } from './mysql-conn.js';
-import { loadBackupMysql, loadDumpMysql, type LoadedTable } from './mysql-load.js';
-import { pauseAt } from './pause.js';
+import type { MysqlTarget } from '../../../db/config.js';
+import { helperDatabase, helperOf, isLeftoverName, STAGING_PREFIX, UNDO_PREFIX } from '../../../db/leftovers.js';
+import { Conflict, IntegrityError, NotFound } from '../../../domain/errors.js';
+import { closeQuietly, openMysql, quoteId, rows, run, type RawConnection } from './conn.js';
+import { loadBackupMysql, loadDumpMysql } from './load.js';
+import type { EngineRestoreOptions, RestoreHooks, RestoreReport, UndoReport } from '../types.js';
+import { pauseAt } from '../../pause.js';
 
-export interface RestoreHooks {
-  onStep?: (message: string) => void;
-  onProgress?: (done: number, total: number) => void;
-  onWarning?: (message: string) => void;
-  /** Registers what to do if the process is interrupted before the restore finishes. */
-  onAbort?: (fn: () => Promise<void>) => void;
-}
-
-export interface MysqlRestoreOptions {
-  target: MysqlTarget;
-  file: string;
-  manifest: Manifest | null;
-  dryRun: boolean;
-  jobs?: number;
-  hooks: RestoreHooks;
-  /** Refuses migrations unknown to this build (throws); returns the pending ones. */
-  checkMigrations: (applied: string[]) => string[];
-  /** Applies pending migrations to the staging database; returns their names. */
-  migrate: (database: string) => Promise<string[]>;
-}
-
-export interface RestoreReport {
-  staging: string;
-  undo: string | null;
-  tables: LoadedTable[];
-  method: string;
-  migrations: string[];
-  migrationsApplied: string[];
-  swapped: boolean;
-  /** How the swapped-in tables were checked after the swap. */
-  postSwapCheck: string;
-  /** Live tables that were not in the backup and moved out with the rest (full restores). */
-  movedAside: string[];
-}
+export type MysqlRestoreOptions = EngineRestoreOptions & { target: MysqlTarget };
 
 async function baseTables(conn: RawConnection, database: string): Promise<string[]> {
   const r = await rows<{ name: string }>(
@@ -278,12 +245,6 @@ export async function restoreMysql(o: MysqlRestoreOptions): Promise<RestoreRepor
   } finally {
     await closeQuietly(admin);
   }
-}
-
-export interface UndoReport {
-  from: string;
-  keptAs: string;
-  tables: string[];
 }
 
 /** The newest undo database of `live`, or null. */

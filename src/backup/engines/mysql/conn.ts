@@ -5,9 +5,9 @@
  * as src/db/connection.ts (utf8mb4, UTC, strict sql_mode, DECIMAL/DATETIME as strings).
  */
 import type { Connection, ConnectionOptions, QueryOptions } from 'mysql2';
-import type { MysqlTarget } from '../db/config.js';
-import { mysqlConnection, SESSION_SQL_MODE } from '../db/connection.js';
-import { translateConnectError } from '../db/errors.js';
+import type { MysqlTarget } from '../../../db/config.js';
+import { mysqlConnection, SESSION_SQL_MODE } from '../../../db/engines/mysql/index.js';
+import { translateConnectError } from '../../../db/errors.js';
 
 export type RawConnection = Connection;
 

@@ -13,28 +13,18 @@
 import { copyFileSync, existsSync, fsyncSync, linkSync, openSync, closeSync, readdirSync, renameSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
-import type { SqliteTarget } from '../db/config.js';
-import { stamp, STAGING_PREFIX, UNDO_PREFIX } from '../db/leftovers.js';
-import { Conflict, IntegrityError, NotFound } from '../domain/errors.js';
-import { fsyncDir, removeQuietly } from './files.js';
-import type { Manifest } from './manifest.js';
-import type { LoadedTable } from './mysql-load.js';
-import type { RestoreHooks, RestoreReport, UndoReport } from './mysql-restore.js';
-import { pauseAt } from './pause.js';
-import { openDecompressed, readSection } from './reader.js';
-import { classifyStatement, splitStatements } from './sql-split.js';
-import { describeSqliteTables, hashSqliteTable, openSqlite, sqliteIdent, sqliteMigrations, sqliteSequences } from './sqlite-dump.js';
+import type { SqliteTarget } from '../../../db/config.js';
+import { stamp, STAGING_PREFIX, UNDO_PREFIX } from '../../../db/leftovers.js';
+import { Conflict, IntegrityError, NotFound } from '../../../domain/errors.js';
+import { fsyncDir, removeQuietly } from '../../files.js';
+import type { Manifest } from '../../manifest.js';
+import type { EngineRestoreOptions, LoadedTable, RestoreHooks, RestoreReport, UndoReport } from '../types.js';
+import { pauseAt } from '../../pause.js';
+import { openDecompressed, readSection } from '../../reader.js';
+import { classifyStatement, splitStatements } from '../../sql-split.js';
+import { describeSqliteTables, hashSqliteTable, openSqlite, sqliteIdent, sqliteMigrations, sqliteSequences } from './dump.js';
 
-export interface SqliteRestoreOptions {
-  target: SqliteTarget;
-  file: string;
-  manifest: Manifest | null;
-  dryRun: boolean;
-  hooks: RestoreHooks;
-  checkMigrations: (applied: string[]) => string[];
-  /** Applies pending migrations to the database file at this path; returns their names. */
-  migrate: (filename: string) => Promise<string[]>;
-}
+export type SqliteRestoreOptions = EngineRestoreOptions & { target: SqliteTarget };
 
 const SIDE_FILES = ['-wal', '-shm', '-journal'];
 

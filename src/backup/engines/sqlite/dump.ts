@@ -11,14 +11,13 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
-import type { SqliteTarget } from '../db/config.js';
-import { InvalidInput } from '../domain/errors.js';
-import { isLeftoverName } from '../db/leftovers.js';
-import { canonicalTuple, sqliteLiteral, sqliteValueClass, type ColumnInfo } from './canonical.js';
-import { ChunkBuilder, type GzipWriter } from './gzip-pool.js';
-import { pauseAt } from './pause.js';
-import { trailerLine } from './mysql-dump.js';
-import type { DumpedTable, DumpHooks, DumpResultBase } from './dump-types.js';
+import type { SqliteTarget } from '../../../db/config.js';
+import { InvalidInput } from '../../../domain/errors.js';
+import { isLeftoverName } from '../../../db/leftovers.js';
+import { canonicalTuple, sqliteLiteral, sqliteValueClass, type ColumnInfo } from '../../canonical.js';
+import { ChunkBuilder, type GzipWriter } from '../../gzip-pool.js';
+import { pauseAt } from '../../pause.js';
+import { trailerLine, type DumpedTable, type DumpHooks, type DumpResultBase } from '../../dump-types.js';
 
 export const SQLITE_STATEMENT_ROWS = 100;
 const MEMBER_BYTES = 2 << 20;

@@ -1,7 +1,7 @@
 /** MySQL/MariaDB introspection: information_schema, in a handful of queries for the whole database. */
 import type { Knex } from 'knex';
-import { rawRows } from './dialect.js';
-import { mysqlFamily, type LiveCheck, type LiveSchema, type LiveTable } from './introspect.js';
+import { rawRows } from '../../dialect.js';
+import { mysqlFamily, type LiveCheck, type LiveSchema, type LiveTable } from '../../introspect.js';
 
 type Db = Knex | Knex.Transaction;
 

@@ -1,6 +1,10 @@
-/** Adoption on MySQL/MariaDB: in-place DDL, one statement per change. */
-import { mysqlKeyLines } from '../mysql-ddl.js';
-import type { AdoptEngine } from './engine.js';
+/**
+ * Adoption on MySQL/MariaDB: in-place DDL, one statement per change; DDL commits as it runs.
+ * Own op: `keys` (a table's secondary keys put back exactly, see AdoptEngine.keyLines).
+ */
+import type { AdoptEngine } from '../../adopt/engine.js';
+import type { Op } from '../../adopt/ops.js';
+import { mysqlKeyLines, restoreMysqlKeys } from './ddl.js';
 
 const q = (name: string) => `\`${name.replace(/`/g, '``')}\``;
 
@@ -23,6 +27,20 @@ export const mysqlAdopt: AdoptEngine = {
     };
   },
   keyLines: mysqlKeyLines,
+  transactionalDdl: false,
+  missingObject(err) {
+    // 1091 can't drop (no such index/column/constraint), 1051 unknown table, 1146 no such table.
+    const errno = (err as { errno?: number }).errno;
+    return errno === 1091 || errno === 1051 || errno === 1146;
+  },
+  async runOp(db, op: Op) {
+    if (!('keys' in op)) throw new Error('not a MySQL adoption op');
+    await restoreMysqlKeys(db, op.keys.table, op.keys.lines);
+  },
+  async opStatements(_db, op: Op) {
+    if (!('keys' in op)) throw new Error('not a MySQL adoption op');
+    return [`-- the keys of ${op.keys.table} put back exactly as: ${op.keys.lines.join(', ')}`];
+  },
   tokenLookup(table, unique) {
     const changes = [];
     if (!table.columns.some((c) => c.name === 'token_hash')) {

@@ -13,7 +13,7 @@
  * checks to COMMIT.
  */
 import type { Knex } from 'knex';
-import { IntegrityError } from '../domain/errors.js';
+import { IntegrityError } from '../../../domain/errors.js';
 
 type Db = Knex | Knex.Transaction;
 
@@ -79,23 +79,4 @@ export async function rebuildSqliteTable(db: Db, table: string, createSql: strin
       code: 'rebuild_foreign_key',
     });
   }
-}
-
-/** Replaces one CHECK constraint's predicate in a CREATE TABLE text (the constraint keeps its name and place). */
-export function withCheck(createSql: string, name: string, predicate: string): string {
-  const re = new RegExp(`(constraint\\s+[\`"]?${name}[\`"]?\\s+check\\s*)\\(`, 'i');
-  const m = re.exec(createSql);
-  if (!m) throw new Error(`no CHECK ${name} in: ${createSql}`);
-  // The predicate ends at the parenthesis that closes the one after CHECK.
-  let depth = 0;
-  let i = m.index + m[0].length - 1;
-  let quoted = false;
-  for (; i < createSql.length; i++) {
-    const c = createSql[i];
-    if (c === "'") quoted = !quoted;
-    else if (quoted) continue;
-    else if (c === '(') depth++;
-    else if (c === ')' && --depth === 0) break;
-  }
-  return `${createSql.slice(0, m.index)}${m[1]}(${predicate})${createSql.slice(i + 1)}`;
 }

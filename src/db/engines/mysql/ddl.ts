@@ -1,6 +1,6 @@
 /** MySQL/MariaDB DDL helpers shared by migrations and adoption. */
 import type { Knex } from 'knex';
-import { rawRows } from './dialect.js';
+import { rawRows } from '../../dialect.js';
 
 type Db = Knex | Knex.Transaction;
 

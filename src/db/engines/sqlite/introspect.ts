@@ -1,6 +1,6 @@
 /** SQLite introspection: pragmas, and the CHECKs read from the CREATE TABLE text sqlite_master keeps. */
 import type { Knex } from 'knex';
-import { checksInCreateSql, sqliteFamily, typeArgs, type LiveSchema, type LiveTable } from './introspect.js';
+import { checksInCreateSql, sqliteFamily, typeArgs, type LiveSchema, type LiveTable } from '../../introspect.js';
 
 type Db = Knex | Knex.Transaction;
 

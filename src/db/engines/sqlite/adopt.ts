@@ -2,8 +2,9 @@
  * Adoption on SQLite: indexes in place; a CHECK can only come with a rebuild of the table
  * (src/db/sqlite-rebuild.ts), undone by a rebuild from the original CREATE TABLE text.
  */
-import { sqliteTableSql } from '../sqlite-rebuild.js';
-import type { AdoptEngine } from './engine.js';
+import type { AdoptEngine } from '../../adopt/engine.js';
+import type { Op } from '../../adopt/ops.js';
+import { rebuildSqliteTable, sqliteRebuildStatements, sqliteTableSql } from './rebuild.js';
 
 const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
@@ -11,6 +12,16 @@ export const sqliteAdopt: AdoptEngine = {
   name: 'sqlite',
   quote: q,
   collation: null,
+  transactionalDdl: true,
+  missingObject: (err) => /no such (index|table|column)/i.test((err as Error).message ?? ''),
+  async runOp(db, op: Op) {
+    if (!('rebuild' in op)) throw new Error('not a SQLite adoption op');
+    await rebuildSqliteTable(db, op.rebuild.table, op.rebuild.createSql);
+  },
+  async opStatements(db, op: Op) {
+    if (!('rebuild' in op)) throw new Error('not a SQLite adoption op');
+    return sqliteRebuildStatements(db, op.rebuild.table, op.rebuild.createSql);
+  },
   createIndex(table, name, columns, unique) {
     return {
       summary: `${unique ? 'unique ' : ''}index ${name} on ${table} (${columns.join(', ')})`,

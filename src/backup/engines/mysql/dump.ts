@@ -12,14 +12,14 @@
  * scans and sends, the same bytes feed the file, the table's SHA-256 and the gzip members.
  */
 import { createHash } from 'node:crypto';
-import type { MysqlTarget } from '../db/config.js';
-import { Conflict, InvalidInput } from '../domain/errors.js';
-import { mysqlValueClass, type ColumnInfo } from './canonical.js';
-import { ChunkBuilder, type GzipWriter } from './gzip-pool.js';
-import { closeQuietly, openMysql, quoteId, rows, run, type RawConnection } from './mysql-conn.js';
-import { pauseAt } from './pause.js';
-import { isLeftoverName } from '../db/leftovers.js';
-import type { DumpedTable, DumpHooks, DumpResultBase } from './dump-types.js';
+import type { MysqlTarget } from '../../../db/config.js';
+import { Conflict, InvalidInput } from '../../../domain/errors.js';
+import { mysqlValueClass, type ColumnInfo } from '../../canonical.js';
+import { ChunkBuilder, type GzipWriter } from '../../gzip-pool.js';
+import { closeQuietly, openMysql, quoteId, rows, run, type RawConnection } from './conn.js';
+import { pauseAt } from '../../pause.js';
+import { isLeftoverName } from '../../../db/leftovers.js';
+import { trailerLine, type DumpedTable, type DumpHooks, type DumpResultBase } from '../../dump-types.js';
 
 /** Target size of one INSERT statement (the stock client's default max_allowed_packet is 16 MiB). */
 export const STATEMENT_BYTES = 1 << 20;
@@ -446,10 +446,6 @@ export async function dumpMysql(target: MysqlTarget, writer: GzipWriter, hooks: 
 }
 
 /** The trailer comment: every table's rows and SHA-256, inside the file (covered by its hash). */
-export function trailerLine(tables: Array<{ name: string; rows: number; sha256: string }>): string {
-  return `-- billettigue-trailer ${JSON.stringify(tables.map((t) => [t.name, t.rows, t.sha256]))}`;
-}
-
 export function translateDumpError(err: unknown): unknown {
   const e = err as { errno?: number; code?: string };
   if (e?.errno === 1412 || e?.code === 'ER_TABLE_DEF_CHANGED') {

@@ -19,24 +19,16 @@
 import { once } from 'node:events';
 import os from 'node:os';
 import { Readable } from 'node:stream';
-import type { MysqlTarget } from '../db/config.js';
-import { Conflict, IntegrityError, InvalidInput } from '../domain/errors.js';
-import { hasBinaryColumns, splitCreateTable, type SplitTable } from './ddl.js';
-import type { Manifest } from './manifest.js';
-import { describeMysqlTables, hashMysqlTable, MYSQL_FILE_SQL_MODE, type MysqlTableSpec } from './mysql-dump.js';
-import { closeQuietly, openMysql, quoteId, rows, run, type OkPacket, type RawConnection } from './mysql-conn.js';
-import { openDecompressed, readSection } from './reader.js';
-import { classifyStatement, splitStatements } from './sql-split.js';
-import { pauseAt } from './pause.js';
-
-export interface LoadedTable {
-  name: string;
-  rows: number;
-  sha256: string | null;
-  auto_increment: number | null;
-  /** True when rows and SHA-256 (and AUTO_INCREMENT) match the manifest. */
-  verified: boolean;
-}
+import type { MysqlTarget } from '../../../db/config.js';
+import { Conflict, IntegrityError, InvalidInput } from '../../../domain/errors.js';
+import { hasBinaryColumns, splitCreateTable, type SplitTable } from '../../ddl.js';
+import type { Manifest } from '../../manifest.js';
+import type { LoadedTable } from '../types.js';
+import { describeMysqlTables, hashMysqlTable, MYSQL_FILE_SQL_MODE, type MysqlTableSpec } from './dump.js';
+import { closeQuietly, openMysql, quoteId, rows, run, type OkPacket, type RawConnection } from './conn.js';
+import { openDecompressed, readSection } from '../../reader.js';
+import { classifyStatement, splitStatements } from '../../sql-split.js';
+import { pauseAt } from '../../pause.js';
 
 export interface LoadResult {
   tables: LoadedTable[];

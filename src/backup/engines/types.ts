@@ -1,0 +1,98 @@
+/**
+ * What every engine's backup side provides (src/backup/engines/<engine>/index.ts), and the shapes
+ * its restore reports. The orchestrators (dump.ts, restore.ts, verify.ts, lock.ts) only talk to this.
+ */
+import type { DbKind, DbTarget } from '../../db/config.js';
+import type { Leftover } from '../../db/leftovers.js';
+import type { DumpHooks, DumpResultBase } from '../dump-types.js';
+import type { GzipWriter } from '../gzip-pool.js';
+import type { Manifest } from '../manifest.js';
+
+export interface LoadedTable {
+  name: string;
+  rows: number;
+  sha256: string | null;
+  auto_increment: number | null;
+  /** True when rows and SHA-256 (and AUTO_INCREMENT) match the manifest. */
+  verified: boolean;
+}
+
+export interface RestoreHooks {
+  onStep?: (message: string) => void;
+  onProgress?: (done: number, total: number) => void;
+  onWarning?: (message: string) => void;
+  /** Registers what to do if the process is interrupted before the restore finishes. */
+  onAbort?: (fn: () => Promise<void>) => void;
+}
+
+export interface RestoreReport {
+  staging: string;
+  undo: string | null;
+  tables: LoadedTable[];
+  method: string;
+  migrations: string[];
+  migrationsApplied: string[];
+  swapped: boolean;
+  /** How the swapped-in tables were checked after the swap. */
+  postSwapCheck: string;
+  /** Live tables that were not in the backup and moved out with the rest (full restores). */
+  movedAside: string[];
+}
+
+export interface UndoReport {
+  from: string;
+  keptAs: string;
+  tables: string[];
+}
+
+/** What a restore needs from the orchestrator (src/backup/restore.ts), whatever the engine. */
+export interface EngineRestoreOptions {
+  target: DbTarget;
+  file: string;
+  manifest: Manifest | null;
+  dryRun: boolean;
+  jobs?: number;
+  hooks: RestoreHooks;
+  /** Refuses migrations unknown to this build (throws); returns the pending ones. */
+  checkMigrations: (applied: string[]) => string[];
+  /** Applies pending migrations to the staging copy (a database name or a file path); returns their names. */
+  migrate: (staging: string) => Promise<string[]>;
+}
+
+export interface RestoreLock {
+  release(): Promise<void>;
+}
+
+export interface BackupEngine {
+  readonly kind: DbKind;
+  /** The stock tool whose plain dumps `restore` accepts (for messages). */
+  readonly stockDumpTool: string;
+  /**
+   * How the head of a file without manifest shows it is this engine's stock dump: `sure` patterns
+   * (a tool's banner) are tried for every engine before the `likely` ones (syntax only it uses).
+   */
+  readonly stockDumpSigns: { sure: RegExp; likely?: RegExp };
+
+  /** Streams one consistent snapshot of the target into the writer. */
+  dump(target: DbTarget, writer: GzipWriter, hooks: DumpHooks): Promise<DumpResultBase>;
+  /** Loads into staging, verifies, swaps in atomically (or only checks, with dryRun). */
+  restore(o: EngineRestoreOptions): Promise<RestoreReport>;
+  /** Puts back what the last restore replaced. */
+  undo(target: DbTarget, checkMigrations: (applied: string[]) => void, hooks: RestoreHooks): Promise<UndoReport>;
+  /** Name of what `restore --undo` would put back, or null. */
+  describeUndo(target: DbTarget): Promise<string | null>;
+  /** Does the live database hold any table (is a safety backup worth taking)? */
+  liveHasTables(target: DbTarget): Promise<boolean>;
+  /** Restoring into a database that does not exist yet: create it (true when created). */
+  ensureDatabase(target: DbTarget): Promise<boolean>;
+  /** The same target pointing at a staging copy (a database name or a file path). */
+  stagingTarget(target: DbTarget, staging: string): DbTarget;
+  /** Loads the file into a scratch copy and returns the tables whose rows and hashes match. */
+  deepVerify(file: string, manifest: Manifest, target: DbTarget | undefined, onStep?: (message: string) => void): Promise<Set<string>>;
+  /** One restore at a time per database. */
+  acquireRestoreLock(target: DbTarget): Promise<RestoreLock>;
+  /** Staging copies, scratch databases and stale locks an interrupted restore or verify left. */
+  listLeftovers(target: DbTarget, options: { holdingLock?: boolean }): Promise<Leftover[]>;
+  /** Removes the given database-side leftovers (files are removed by the caller); returns what went. */
+  cleanLeftovers(target: DbTarget, leftovers: Leftover[]): Promise<string[]>;
+}

@@ -1,0 +1,92 @@
+/**
+ * One engine = one object implementing `Engine` (src/db/engines/<engine>/index.ts), the way knex's
+ * lib/dialects/<name>/ subclasses override only what differs. Everything above src/db/ asks the
+ * engine of its connection (`engineOf(knex)`) or of its target (`engineFor(target.kind)`) instead of
+ * testing which engine it runs on; a new engine is a new folder plus one line in ./index.ts.
+ * Backup-side differences (dump, restore, locks, leftovers) live in src/backup/engines/<engine>/.
+ */
+import type { Knex } from 'knex';
+import type { AppError } from '../../domain/errors.js';
+import type { DbKind, DbTarget } from '../config.js';
+import type { LiveSchema } from '../introspect.js';
+import type { AdoptEngine } from '../adopt/engine.js';
+
+export interface ConnectOptions {
+  /** Connect to the server without selecting a database (db create). */
+  noDatabase?: boolean;
+  pool?: { min?: number; max?: number };
+}
+
+/** Kinds of driver errors the product translates (src/db/errors.ts); null = not one of these. */
+export type DriverErrorClass =
+  | 'deadlock'
+  | 'lock_wait_timeout'
+  | 'duplicate'
+  | 'foreign_key'
+  | 'check'
+  | 'not_null'
+  | 'out_of_range'
+  | 'missing_table'
+  | 'connection';
+
+/** One line of `billettigue doctor`. `info` lines never make the result unhealthy. */
+export interface DoctorCheck {
+  name: string;
+  ok: boolean;
+  detail: string;
+  info?: boolean;
+}
+
+export interface Engine {
+  readonly kind: DbKind;
+  /** For people: "MySQL/MariaDB", "SQLite". */
+  readonly label: string;
+  /** knex client names that mean this engine. */
+  readonly clients: readonly string[];
+  /** A server holding several databases (true) or an embedded file (false). */
+  readonly server: boolean;
+
+  /** knex configuration with the session settings the product relies on (UTC, strictness, …). */
+  knexConfig(target: DbTarget, options: ConnectOptions, log: Knex.Config['log']): Knex.Config;
+  /** Connection-time failure → a one-line Unavailable error naming what to fix. */
+  translateConnectError(err: unknown, target: DbTarget): AppError;
+  /** Which translated kind a driver error is, when it comes from this engine's driver. */
+  classifyError(err: unknown): DriverErrorClass | null;
+
+  /** SUM of a DECIMAL(…,2) column in integer cents, exactly. */
+  sumCentsSql(knex: Knex | Knex.Transaction, column: string): Knex.Raw;
+  /** A DECIMAL(…,2) expression in integer cents (or hundredths of a kg), per row, exactly. */
+  centsSql(expr: string): string;
+  /** Integer division of two non-negative integer expressions. */
+  intDivSql(numerator: string, denominator: string): string;
+  /** WHERE column matches value ignoring case and accents ("Orleans" finds "Orléans"). */
+  whereFolded<T extends Knex.QueryBuilder>(qb: T, column: string, value: string): T;
+  /** WHERE finding a revoked token by its indexed exact match (`prefix`: table alias such as "t."). */
+  whereToken<T extends Knex.QueryBuilder>(qb: T, prefix: string, token: string, hash: string): T;
+  /** Quotes an identifier (only for names from our own code or an allow-list). */
+  quoteIdent(name: string): string;
+  /** Row locks inside a transaction where the engine has them (SQLite: the write lock is global). */
+  forUpdate<T extends Knex.QueryBuilder>(qb: T): T;
+  /** Read-only queries worth running side by side on separate connections. */
+  readonly parallelReads: number;
+
+  serverVersion(knex: Knex): Promise<string>;
+  /** Base tables of the current database (views excluded), sorted. */
+  listTables(knex: Knex | Knex.Transaction): Promise<string[]>;
+  /** Stored column names of a table, in definition order (generated columns left out). */
+  listColumns(knex: Knex | Knex.Transaction, table: string): Promise<string[]>;
+  /** Rows of a raw query, whatever the driver's result shape. */
+  rawRows<T>(knex: Knex | Knex.Transaction, sql: string, bindings?: readonly unknown[]): Promise<T[]>;
+  /** The engine's own `doctor` lines (time zone, strictness, charset, pragmas, …). */
+  doctorChecks(knex: Knex): Promise<DoctorCheck[]>;
+  /** Drops every table of the current database, foreign keys notwithstanding (db reset). */
+  dropAllTables(knex: Knex): Promise<void>;
+  /** Creates the target's database (server) or file (embedded) if missing; true when it was created. */
+  createDatabase(target: DbTarget): Promise<boolean>;
+  /** Table options every migration's CREATE TABLE gets (engine, charset, collation). */
+  tableOptions(t: Knex.CreateTableBuilder): void;
+  /** Every base table (or only `tables`) described: columns, indexes, foreign keys, CHECKs. */
+  introspect(knex: Knex | Knex.Transaction, tables?: readonly string[]): Promise<LiveSchema>;
+  /** What `db adopt` asks of this engine (loaded on demand). */
+  adoption(): Promise<AdoptEngine>;
+}
