@@ -41,6 +41,11 @@ export interface AdoptEngine {
   transactionalDdl: boolean;
   /** The error of an inverse whose change never ran (no such index, column, table). */
   missingObject(err: unknown): boolean;
+  /**
+   * Runs `inTransaction` (a change and its record, in one transaction) with what the op needs set
+   * up outside any transaction (SQLite: foreign keys off around a table rebuild).
+   */
+  aroundTransaction?<T>(knex: Knex, op: Op, inTransaction: () => Promise<T>): Promise<T>;
   /** Runs one of the engine's own ops (anything but `{ sql }`). */
   runOp(db: Knex | Knex.Transaction, op: Op): Promise<void>;
   /** The statements one of the engine's own ops runs, as they would run now (for --dry-run). */

@@ -144,11 +144,13 @@ export async function applyAdoption(knex: Knex, plan: AdoptionPlan, options: App
     for (const [i, s] of steps.entries()) {
       if (s.kind === 'index' && engine.keyLines) s.inverse = { keys: { table: s.table, lines: await engine.keyLines(knex, s.table) } };
       if (engine.transactionalDdl) {
-        await knex.transaction(async (trx) => {
-          const id = await record(trx, s.kind, s.table, s.summary, s.forward, s.inverse);
-          await runOp(trx, s.forward);
-          await trx(ADOPTION_TABLE).where('id', id).update({ state: 'done' });
-        });
+        const inTransaction = () =>
+          knex.transaction(async (trx) => {
+            const id = await record(trx, s.kind, s.table, s.summary, s.forward, s.inverse);
+            await runOp(trx, s.forward);
+            await trx(ADOPTION_TABLE).where('id', id).update({ state: 'done' });
+          });
+        await (engine.aroundTransaction ? engine.aroundTransaction(knex, s.forward, inTransaction) : inTransaction());
       } else {
         const id = await record(knex, s.kind, s.table, s.summary, s.forward, s.inverse);
         await runOp(knex, s.forward);
@@ -178,10 +180,12 @@ async function undoChanges(knex: Knex): Promise<number> {
   for (const r of rows) {
     const inverse = JSON.parse(r.inverse_json) as Op;
     if (engine.transactionalDdl) {
-      await knex.transaction(async (trx) => {
-        await runOp(trx, inverse);
-        await trx(ADOPTION_TABLE).where('id', r.id).del();
-      });
+      const inTransaction = () =>
+        knex.transaction(async (trx) => {
+          await runOp(trx, inverse);
+          await trx(ADOPTION_TABLE).where('id', r.id).del();
+        });
+      await (engine.aroundTransaction ? engine.aroundTransaction(knex, inverse, inTransaction) : inTransaction());
     } else {
       // A change recorded but never run (the process died in between): its inverse finds nothing.
       await runOp(knex, inverse, (err) => r.state === 'applying' && engine.missingObject(err));

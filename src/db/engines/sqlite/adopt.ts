@@ -4,7 +4,7 @@
  */
 import type { AdoptEngine } from '../../adopt/engine.js';
 import type { Op } from '../../adopt/ops.js';
-import { rebuildSqliteTable, sqliteRebuildStatements, sqliteTableSql } from './rebuild.js';
+import { rebuildSqliteTable, sqliteRebuildStatements, sqliteTableSql, withoutForeignKeys } from './rebuild.js';
 
 const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
@@ -14,6 +14,9 @@ export const sqliteAdopt: AdoptEngine = {
   collation: null,
   transactionalDdl: true,
   missingObject: (err) => /no such (index|table|column)/i.test((err as Error).message ?? ''),
+  // A rebuilt table may be referenced by others: foreign keys off (outside the transaction) so that
+  // neither the rename nor the drop touches the children (src/db/engines/sqlite/rebuild.ts).
+  aroundTransaction: (knex, op, inTransaction) => ('rebuild' in op ? withoutForeignKeys(knex, inTransaction) : inTransaction()),
   async runOp(db, op: Op) {
     if (!('rebuild' in op)) throw new Error('not a SQLite adoption op');
     await rebuildSqliteTable(db, op.rebuild.table, op.rebuild.createSql);

@@ -2,15 +2,17 @@
  * SQLite cannot add, drop or change a CHECK constraint (nor restore a NOT NULL column) in place:
  * the table is rebuilt. This is SQLite's documented procedure, done so that the table keeps its
  * exact CREATE TABLE text (undo compares sqlite_master) and everything pointing at it keeps working:
- *   1. the old table is renamed aside with legacy_alter_table ON, so the foreign keys of other
- *      tables keep naming the table (they would otherwise follow the rename);
+ *   1. the old table is renamed aside with legacy_alter_table ON;
  *   2. the new table is created under the real name from the new CREATE TABLE text;
  *   3. rows are copied (ids included, so rowids and references are unchanged), the old table
  *      dropped, its indexes created again from their own saved SQL;
  *   4. PRAGMA foreign_key_check proves nothing dangles.
- * It runs in the caller's transaction (a migration's, or adoption's): all or nothing. Foreign keys
- * stay ON (PRAGMA foreign_keys cannot change inside a transaction); defer_foreign_keys moves their
- * checks to COMMIT.
+ * It runs in the caller's transaction (a migration's, or adoption's): all or nothing.
+ *
+ * A table other tables reference needs PRAGMA foreign_keys OFF, which SQLite only accepts outside
+ * a transaction (`withoutForeignKeys`): with foreign keys ON, renaming it rewrites the children's
+ * REFERENCES to the old name, and dropping the old copy deletes its rows first, firing the
+ * children's ON DELETE CASCADE. The rebuild refuses to run in that case rather than lose rows.
  */
 import type { Knex } from 'knex';
 import { IntegrityError } from '../../../domain/errors.js';
@@ -65,15 +67,46 @@ export async function sqliteRebuildStatements(db: Db, table: string, createSql: 
   ];
 }
 
+/** Tables whose foreign keys reference `table`. */
+async function referencing(db: Db, table: string): Promise<string[]> {
+  const rows = await all<{ name: string }>(
+    db,
+    "SELECT DISTINCT m.name FROM sqlite_master m, pragma_foreign_key_list(m.name) f WHERE m.type = 'table' AND f.\"table\" = ? AND m.name <> ?",
+    [table, table],
+  );
+  return rows.map((r) => r.name);
+}
+
+/**
+ * Runs `fn` (which opens its own transaction) with foreign keys off on this connection, and checks
+ * every foreign key afterwards. `knex` must not be in a transaction (SQLite ignores the pragma there).
+ */
+export async function withoutForeignKeys<T>(knex: Knex, fn: () => Promise<T>): Promise<T> {
+  await knex.raw('PRAGMA foreign_keys = OFF');
+  try {
+    return await fn();
+  } finally {
+    await knex.raw('PRAGMA foreign_keys = ON');
+  }
+}
+
 /** Rebuilds `table` from `createSql` (a CREATE TABLE naming `table`), keeping rows, ids and indexes. */
 export async function rebuildSqliteTable(db: Db, table: string, createSql: string, options: RebuildOptions = {}): Promise<void> {
+  const children = await referencing(db, table);
+  const [fk] = await all<{ foreign_keys: number }>(db, 'PRAGMA foreign_keys');
+  if (children.length > 0 && fk?.foreign_keys) {
+    throw new Error(`rebuilding ${table} needs foreign keys off (${children.join(', ')} reference it): run it inside withoutForeignKeys()`);
+  }
   const statements = await sqliteRebuildStatements(db, table, createSql, options);
   try {
     for (const s of statements) await db.raw(s);
   } finally {
     await db.raw('PRAGMA legacy_alter_table = OFF');
   }
-  const dangling = await all<Record<string, unknown>>(db, 'SELECT * FROM pragma_foreign_key_check(?)', [table]);
+  const dangling = [
+    ...(await all<Record<string, unknown>>(db, 'SELECT * FROM pragma_foreign_key_check(?)', [table])),
+    ...(children.length ? await all<Record<string, unknown>>(db, 'PRAGMA foreign_key_check') : []),
+  ];
   if (dangling.length > 0) {
     throw new IntegrityError(`rebuilding ${table} would leave ${dangling.length} row(s) with a dangling foreign key: nothing was changed`, {
       code: 'rebuild_foreign_key',
