@@ -107,11 +107,8 @@ async function adopt(ctx: Ctx, opts: AdoptOpts): Promise<void> {
     // Again under the lock: rows may have changed since the report (a CHECK may no longer hold).
     plan = await planAdoption(knex);
     if (plan.blockers.length) throw new Conflict(`cannot adopt ${target.display}: ${plan.blockers.join('; ')}. Nothing was changed`, { code: 'adoption_refused' });
-    const { takeBackup } = await import('../backup/dump.js');
-    const { SAFETY_PREFIX } = await import('../backup/files.js');
-    ctx.ui.info('taking a safety backup of the database…');
-    safety = (await takeBackup(target, { dir: dirOf(opts), prefix: SAFETY_PREFIX, onWarning: (w) => ctx.ui.warn(w) })).file;
-    ctx.ui.success(`safety backup: ${safety}`);
+    const { takeSafetyBackup } = await import('./safety.js');
+    safety = await takeSafetyBackup(ctx, dirOf(opts));
     const { toolVersion } = await import('../version.js');
     const spinner = await ctx.ui.spinner('adopting…');
     try {
@@ -157,11 +154,9 @@ async function undo(ctx: Ctx, knex: Knex, opts: AdoptOpts): Promise<void> {
   let n: number;
   try {
     await checkUndo(knex);
-    const { takeBackup } = await import('../backup/dump.js');
-    const { SAFETY_PREFIX } = await import('../backup/files.js');
-    ctx.ui.info('taking a safety backup of the database (it keeps the audit log)…');
-    safety = (await takeBackup(target, { dir: dirOf(opts), prefix: SAFETY_PREFIX, onWarning: (w) => ctx.ui.warn(w) })).file;
-    ctx.ui.success(`safety backup: ${safety}`);
+    // It keeps the audit log, which goes with audit_log.
+    const { takeSafetyBackup } = await import('./safety.js');
+    safety = await takeSafetyBackup(ctx, dirOf(opts));
     n = await undoAdoption(knex);
   } finally {
     await lock.release();
