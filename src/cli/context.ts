@@ -111,6 +111,23 @@ export class Ctx {
     return this.knex;
   }
 
+  private interruptText?: () => string | undefined;
+
+  /** What Ctrl-C leaves, said after the closers ran (default: the transaction was rolled back). */
+  onInterrupt(describe: () => string | undefined): void {
+    this.interruptText = describe;
+  }
+
+  interruptMessage(): string | undefined {
+    const own = this.interruptText?.();
+    if (own) return own;
+    if (this.mutating === 'running') return 'interrupted: the change in progress was rolled back; nothing was written';
+    if (this.mutating === 'done') return 'interrupted after the change was saved';
+    return 'interrupted: nothing was changed';
+  }
+
+  private mutating?: 'running' | 'done';
+
   onClose(fn: () => Promise<void>): void {
     this.closers.push(fn);
   }
@@ -140,15 +157,18 @@ export class Ctx {
     const retries = options.retries ?? 5;
     for (let attempt = 0; ; attempt++) {
       try {
+        this.mutating = 'running';
         const result = await db.transaction(async (trx) => {
           const r = await fn(trx);
           if (this.dryRun) throw new DryRunRollback(r);
           return r;
         });
+        this.mutating = 'done';
         // Named once the change is made (a refused change stays a one-line error).
         this.announceTarget();
         return result;
       } catch (err) {
+        this.mutating = undefined;
         if (err instanceof DryRunRollback) {
           this.announceTarget();
           this.ui.info('dry run: the changes were rolled back; nothing was written');

@@ -23,6 +23,8 @@ interface Check {
   detail: string;
   /** Informational checks never make the result unhealthy. */
   info?: boolean;
+  /** A warning: shown with the fix, but not unhealthy (e.g. a stray backup temp file). */
+  warn?: boolean;
 }
 
 async function run(ctx: Ctx): Promise<void> {
@@ -94,26 +96,41 @@ async function run(ctx: Ctx): Promise<void> {
       });
     }
     checks.push(...(await engineOf(knex).doctorChecks(knex)));
-    const { findRestoreLeftovers } = await import('../backup/leftovers.js');
-    const leftovers = await findRestoreLeftovers(target);
+    const { listRestoreLeftovers } = await import('../backup/leftovers.js');
+    const all = await listRestoreLeftovers(target);
+    // This database's staging copies and locks make it unhealthy; a temp file an interrupted
+    // backup left in the shared folder belongs to no database in particular: a warning.
+    const { TEMP_MARKER } = await import('../db/leftovers.js');
+    const { basename } = await import('node:path');
+    const isTemp = (l: (typeof all)[number]) => l.kind === 'file' && basename(l.name).startsWith('.') && l.name.includes(TEMP_MARKER);
+    const own = all.filter((l) => !isTemp(l)).map((l) => `${l.kind} ${l.name}`);
+    const files = all.filter(isTemp).map((l) => l.name);
     checks.push({
       name: 'leftovers',
-      ok: leftovers.length === 0,
-      detail: leftovers.length === 0 ? 'none' : `${leftovers.join(', ')}: clean with \`billettigue restore --clean-leftovers --yes\``,
+      ok: own.length === 0,
+      detail: own.length === 0 ? 'none' : `${own.join(', ')}: clean with \`billettigue restore --clean-leftovers --yes\``,
     });
+    if (files.length) {
+      checks.push({
+        name: 'temp files',
+        ok: false,
+        warn: true,
+        detail: `${files.join(', ')} (left by an interrupted backup or restore): remove with \`billettigue backup clean\``,
+      });
+    }
   }
-  const healthy = checks.every((c) => c.ok || c.info);
+  const healthy = checks.every((c) => c.ok || c.info || c.warn);
   if (ctx.ui.json) {
-    ctx.ui.printJson({ healthy, target: target.display, checks: checks.map(({ name, ok, detail }) => ({ name, ok, detail })) });
+    ctx.ui.printJson({ healthy, target: target.display, checks: checks.map(({ name, ok, detail, warn }) => ({ name, ok, detail, ...(warn ? { warning: true } : {}) })) });
   } else {
     for (const c of checks) {
-      const mark = c.info ? ctx.ui.dim('·') : c.ok ? ctx.ui.green('ok') : ctx.ui.red('FAIL');
+      const mark = c.info ? ctx.ui.dim('·') : c.ok ? ctx.ui.green('ok') : c.warn ? ctx.ui.yellow('warn') : ctx.ui.red('FAIL');
       ctx.ui.line(`${mark.padEnd(4)} ${c.name.padEnd(15)} ${c.detail}`);
     }
     ctx.ui.line(healthy ? ctx.ui.green('healthy') : ctx.ui.red('unhealthy'));
   }
   if (!healthy) {
-    const failed = checks.filter((c) => !c.ok && !c.info).map((c) => c.name);
+    const failed = checks.filter((c) => !c.ok && !c.info && !c.warn).map((c) => c.name);
     throw new Unavailable(`doctor found problems: ${failed.join(', ')}`, { code: 'unhealthy' });
   }
 }

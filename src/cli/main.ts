@@ -189,13 +189,22 @@ export async function main(argv: string[] = process.argv): Promise<number> {
     if (currentContext()?.ui.pagerRunning) return;
     if (interrupted) process.exit(EXIT.interrupted);
     interrupted = true;
-    currentContext()?.ui.abort();
-    reportError(new Interrupted(), errorUi());
     const ctx = currentContext();
+    ctx?.ui.abort();
+    // The command's closers run first (stop a load, remove a temp file, count what was kept), so
+    // that the message can say what is true now; then one line, exit 130.
+    let reported = false;
+    const finish = () => {
+      if (!reported) {
+        reported = true;
+        reportError(new Interrupted(ctx?.interruptMessage()), errorUi());
+      }
+      process.exit(EXIT.interrupted);
+    };
     // Closing waits for a query in flight; do not let a long one hold Ctrl-C hostage. The server
     // rolls back the open transaction when the connection drops anyway.
-    setTimeout(() => process.exit(EXIT.interrupted), 3000).unref();
-    void (ctx ? ctx.close() : Promise.resolve()).finally(() => process.exit(EXIT.interrupted));
+    setTimeout(finish, 10_000).unref();
+    void (ctx ? ctx.close() : Promise.resolve()).finally(finish);
   };
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);

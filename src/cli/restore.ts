@@ -62,7 +62,7 @@ async function restoreCmd(ctx: Ctx, opts: RestoreOpts, args: string[]): Promise<
   const { resolveBackup } = await import('../backup/files.js');
   const { acquireRestoreLock } = await import('../backup/lock.js');
   const restore = await import('../backup/restore.js');
-  const file = resolveBackup(args[0]!, dirOf(opts));
+  const file = resolveBackup(args[0]!, dirOf(opts), target);
 
   const lock = await acquireRestoreLock(target);
   // On Ctrl-C (or at the end): first undo what an unfinished restore started, then unlock.
@@ -98,8 +98,14 @@ async function restoreCmd(ctx: Ctx, opts: RestoreOpts, args: string[]): Promise<
       `the backup is older than this build (${prepared.behind.length} migration${prepared.behind.length > 1 ? 's' : ''} behind: ${prepared.behind.join(', ')}): they are applied to the restored copy before it is swapped in, so the database comes back at this build's schema`,
     );
   }
+  // A backup of another database: say so with both names, and ask even a scripted run (--yes).
+  const { backupOf } = await import('../backup/files.js');
+  const foreign = m !== null && backupOf({ manifest: m }, target) === false;
+  if (foreign) ctx.ui.warn(`this backup was taken from ${m.database.display}, not from ${target.display}`);
   if (!ctx.dryRun) {
-    await ctx.confirmByName(`replace ${m && m.scope === 'tables' ? `the tables ${m.tables.map((t) => t.name).join(', ')}` : 'every table'} of ${target.display} with this backup?`);
+    await ctx.confirmByName(
+      `replace ${m && m.scope === 'tables' ? `the tables ${m.tables.map((t) => t.name).join(', ')}` : 'every table'} of ${target.display} with this backup${foreign ? ` of ANOTHER database, ${m.database.display}` : ''}?`,
+    );
   }
 
   // Safety backup of what is there now.

@@ -18,6 +18,7 @@ export async function takeSafetyBackup(ctx: Ctx, dir = 'backups'): Promise<strin
   const { takeBackup } = await import('../backup/dump.js');
   const { SAFETY_PREFIX } = await import('../backup/files.js');
   ctx.ui.info('taking a safety backup first…');
+  ctx.onInterrupt(() => 'interrupted while taking the safety backup: nothing was dropped, and the unfinished backup file was removed');
   const s = await takeBackup(ctx.target(), { dir, prefix: SAFETY_PREFIX, onWarning: (w) => ctx.ui.warn(w), onAbort: (fn) => ctx.onClose(fn) });
   ctx.ui.success(`safety backup: ${s.file}`);
   return s.file;

@@ -177,21 +177,37 @@ async function demo(ctx: Ctx, opts: DemoOpts): Promise<void> {
 
   const passwordHash = await hashing;
 
+  // Ctrl-C (main.ts closes the context): stop loading at once; open batches roll back; what the
+  // committed batches kept is counted, so that the message says exactly what is there now.
+  const stop = new AbortController();
+  let emptied = false;
+  const load: { running?: Promise<unknown> } = {};
+  let finished = false;
+  let kept: Array<[string, number]> | undefined;
+  ctx.onClose(async () => {
+    stop.abort();
+    if (!load.running || finished) return;
+    await Promise.race([load.running.catch(() => undefined), new Promise((r) => setTimeout(r, 5000))]);
+    try {
+      kept = await Promise.all(DEMO_TABLES.map(async (t) => [t, Number(((await knex(t).count({ n: '*' }).first()) as { n: number | string }).n)] as [string, number]));
+    } catch {
+      kept = undefined;
+    }
+  });
+  ctx.onInterrupt(() => interruptedSeed({ fresh: Boolean(opts.fresh), emptied, existing, started: Boolean(load.running), kept, again: rerunCommand() }));
+
   if (opts.fresh && existing > 0) {
     await domain.emptyDemoTables(knex);
-    ctx.ui.info(`emptied the data tables (${existing} rows)`);
+    emptied = true;
+    ctx.ui.info(`emptied the data tables (${formatCount(existing)} rows)`);
   }
   ctx.ui.info(`generating ${what}; random seed "${randomSeed}", reference time ${reference.toISOString()}`);
-
-  // Ctrl-C (main.ts closes the context): stop loading at once; open batches roll back.
-  const stop = new AbortController();
-  ctx.onClose(async () => stop.abort());
   // One bar for the whole seed (tables load concurrently on MySQL); a line per finished table.
   let bar: Progress | undefined;
   const progress = new Map<string, number>();
   const lanesEnv = ctx.env.BILLETTIGUE_SEED_LANES;
   const lanes = lanesEnv === undefined || lanesEnv === '' ? undefined : parsePositiveInt('BILLETTIGUE_SEED_LANES', 4)(lanesEnv);
-  const result = await domain.runDemoSeed(
+  const run = domain.runDemoSeed(
     knex,
     {
       plan: demoPlan,
@@ -221,6 +237,9 @@ async function demo(ctx: Ctx, opts: DemoOpts): Promise<void> {
       },
     },
   );
+  load.running = run;
+  const result = await run;
+  finished = true;
   bar?.done();
   if (result.fallbackReason) ctx.ui.warn(`LOAD DATA LOCAL INFILE not used: ${result.fallbackReason}; loaded with multi-row INSERTs`);
 
@@ -286,4 +305,30 @@ async function demo(ctx: Ctx, opts: DemoOpts): Promise<void> {
 
 function round2(n: number): number {
   return Math.round(n * 100) / 100;
+}
+
+/** The same command with --fresh --yes: how to finish after an interruption. */
+function rerunCommand(): string {
+  const args = process.argv.slice(2).filter((a) => a !== '--fresh' && a !== '--yes' && a !== '-y');
+  return `billettigue ${[...args, '--fresh', '--yes'].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`)).join(' ')}`;
+}
+
+/** What an interrupted `seed demo` left, exactly, and how to finish. */
+function interruptedSeed(s: { fresh: boolean; emptied: boolean; existing: number; started: boolean; kept?: Array<[string, number]>; again: string }): string {
+  if (!s.started) {
+    return s.emptied
+      ? `interrupted after emptying the data tables (${formatCount(s.existing)} rows removed) and before loading anything: the tables are empty; seed again with \`${s.again}\``
+      : 'interrupted before anything was written: nothing was changed';
+  }
+  const before = s.emptied ? `the data tables were emptied (${formatCount(s.existing)} rows removed), then ` : '';
+  if (!s.kept) {
+    return `interrupted: ${before}the load stopped part-way (the open batches were rolled back; the committed ones stay): the database holds partial demo data; finish with \`${s.again}\``;
+  }
+  const loaded = s.kept.filter(([, n]) => n > 0).map(([t, n]) => `${t} ${formatCount(n)}`);
+  const empty = s.kept.filter(([, n]) => n === 0).map(([t]) => t);
+  return (
+    `interrupted: ${before}the load stopped part-way; the open batches were rolled back, the committed ones stay: ` +
+    `${loaded.length ? `kept ${loaded.join(', ')}` : 'no row kept'}${empty.length ? `; empty: ${empty.join(', ')}` : ''}. ` +
+    `This is partial demo data (\`billettigue maintenance check\` reports it; a plain \`seed demo\` refuses it): finish with \`${s.again}\``
+  );
 }

@@ -385,6 +385,10 @@ export class Ui {
     return this.paint.dim(text);
   }
 
+  yellow(text: string): string {
+    return this.paint.yellow(text);
+  }
+
   red(text: string): string {
     return this.paint.red(text);
   }
