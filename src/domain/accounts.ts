@@ -899,3 +899,33 @@ async function lockReasonOf(db: Db, c: CompteRow, threshold: number): Promise<st
   return 'no record of why (locked outside billettigue)';
 }
 
+
+/** What suspending or deleting a carrier touches (its bookings and parcels stay as they are). */
+export interface CarrierImpact {
+  active_trajets: number;
+  pending_reservations: number;
+  confirmed_reservations: number;
+  open_envois: number;
+}
+
+/**
+ * For the confirmation and --dry-run of `accounts suspend|deactivate|delete` on a carrier: its active
+ * trajets (which then take no new booking, docs/rules.md), the pending and confirmed reservations on
+ * them, and its envois not yet delivered or cancelled. null when the account is not a carrier.
+ */
+export async function carrierImpact(db: Knex | Knex.Transaction, compteId: number): Promise<CarrierImpact | null> {
+  const tr = (await db('transporteurs').where('compte_id', compteId).first('id')) as { id: number } | undefined;
+  if (!tr) return null;
+  const one = async (qb: Knex.QueryBuilder) => Number(((await qb.count({ n: '*' }).first()) as { n: number | string } | undefined)?.n ?? 0);
+  return {
+    active_trajets: await one(db('trajets').where({ transporteur_id: tr.id, status: 'active' })),
+    pending_reservations: await one(db('reservations as r').join('trajets as t', 't.id', 'r.trajet_id').where({ 't.transporteur_id': tr.id, 'r.status': 'pending' })),
+    confirmed_reservations: await one(db('reservations as r').join('trajets as t', 't.id', 'r.trajet_id').where({ 't.transporteur_id': tr.id, 'r.status': 'confirmed' }).whereIn('t.status', ['active', 'suspended'])),
+    open_envois: await one(db('envois').where('transporteur_id', tr.id).whereIn('status', ['pending', 'accepted', 'in_transit'])),
+  };
+}
+
+export function describeCarrierImpact(i: CarrierImpact): string {
+  const n = (k: number, one: string, many = `${one}s`) => `${k} ${k === 1 ? one : many}`;
+  return `${n(i.active_trajets, 'active trajet')} (then taking no new booking), ${n(i.pending_reservations, 'pending reservation')} and ${n(i.confirmed_reservations, 'confirmed reservation')} on them, ${n(i.open_envois, 'open envoi')}`;
+}
