@@ -216,7 +216,7 @@ describe.each(testedKinds().filter((k) => k === 'mysql'))('day one on %s: the pl
   });
 });
 
-describe.each(testedKinds())('adoption refused or partial on %s', (kind) => {
+describe.each(testedKinds().filter((k): k is 'mysql' | 'sqlite' => k === 'mysql' || k === 'sqlite'))('adoption refused or partial on %s', (kind) => {
   it('refuses (exit 4, the list, nothing changed) when a required column is missing or of an incompatible type', async () => {
     const { db, seq } = await platformDb(kind, false);
     try {
