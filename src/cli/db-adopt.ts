@@ -65,15 +65,18 @@ async function adopt(ctx: Ctx, opts: AdoptOpts): Promise<void> {
     );
   }
   const { planAdoption } = await import('../db/adopt/plan.js');
-  const { adoptionStatements, applyAdoption, baselineStep } = await import('../db/adopt/run.js');
+  const { recordTableSql, applyAdoption, baselineStep } = await import('../db/adopt/run.js');
   const { opStatements } = await import('../db/adopt/ops.js');
   let plan = await planAdoption(knex);
-  const planned = [...plan.steps, baselineStep(knex, knownMigrations())];
-  const ddl = async (steps = planned) =>
-    Promise.all(steps.map(async (s) => ({ kind: s.kind, table: s.table, summary: s.summary, sql: await opStatements(knex, s.forward) })));
+  /** Every change of a plan with the exact statements it runs (the baseline last). */
+  const ddl = async (p: AdoptionPlan) =>
+    Promise.all(
+      [...p.steps, baselineStep(knex, knownMigrations())].map(async (s) => ({ kind: s.kind, table: s.table, summary: s.summary, sql: await opStatements(knex, s.forward) })),
+    );
+  const planned = await ddl(plan);
 
   if (ctx.ui.json && (ctx.dryRun || plan.blockers.length)) {
-    ctx.ui.printJson({ target: target.display, dry_run: ctx.dryRun, adopted: false, ...planJson(plan), changes: await ddl() });
+    ctx.ui.printJson({ target: target.display, dry_run: ctx.dryRun, adopted: false, ...planJson(plan), changes: planned });
   } else if (!ctx.ui.json) {
     renderReport(ctx, plan);
   }
@@ -88,8 +91,7 @@ async function adopt(ctx: Ctx, opts: AdoptOpts): Promise<void> {
     if (!ctx.ui.json) {
       ctx.ui.line('');
       ctx.ui.line('DDL, in order (each change is recorded with its inverse in billettigue_adoption):');
-      const [record] = adoptionStatements(knex, []);
-      for (const s of [{ summary: 'the adoption record', sql: 'sql' in record! ? record.sql : [] }, ...(await ddl())]) {
+      for (const s of [{ summary: 'the adoption record', sql: recordTableSql(knex) }, ...planned]) {
         ctx.ui.line(`-- ${s.summary}`);
         for (const sql of s.sql) ctx.ui.line(`${sql};`);
       }
@@ -103,10 +105,12 @@ async function adopt(ctx: Ctx, opts: AdoptOpts): Promise<void> {
   const lock = await acquireRestoreLock(target);
   let safety: string;
   let steps;
+  let changes;
   try {
     // Again under the lock: rows may have changed since the report (a CHECK may no longer hold).
     plan = await planAdoption(knex);
     if (plan.blockers.length) throw new Conflict(`cannot adopt ${target.display}: ${plan.blockers.join('; ')}. Nothing was changed`, { code: 'adoption_refused' });
+    changes = await ddl(plan);
     const { takeSafetyBackup } = await import('./safety.js');
     safety = await takeSafetyBackup(ctx, dirOf(opts));
     const { toolVersion } = await import('../version.js');
@@ -127,7 +131,7 @@ async function adopt(ctx: Ctx, opts: AdoptOpts): Promise<void> {
     await lock.release();
   }
   if (ctx.ui.json) {
-    ctx.ui.printJson({ target: target.display, dry_run: false, adopted: true, safety_backup: safety, ...planJson(plan), changes: await ddl(steps.map((s) => ({ ...s }))) });
+    ctx.ui.printJson({ target: target.display, dry_run: false, adopted: true, safety_backup: safety, ...planJson(plan), changes });
     return;
   }
   ctx.ui.success(`adopted ${target.display}: ${steps.length} change(s) made, no row modified; \`billettigue db adopt --undo\` removes them`);

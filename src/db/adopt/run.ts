@@ -39,7 +39,7 @@ export interface Baseline {
 }
 
 /** The DDL of the adoption table, as knex writes it for this engine. */
-function recordTableSql(knex: Knex): string[] {
+export function recordTableSql(knex: Knex): string[] {
   return knex.schema
     .createTable(ADOPTION_TABLE, (t) => {
       engineOf(knex).tableOptions(t);
@@ -86,11 +86,6 @@ export function baselineStep(knex: Knex, migrations: string[], now = new Date())
     forward: { sql: [...create, knex('knex_migrations_lock').insert({ is_locked: 0 }).toQuery(), ...rows] },
     inverse: { sql: [`DROP TABLE ${q('knex_migrations_lock')}`, `DROP TABLE ${q('knex_migrations')}`] },
   };
-}
-
-/** The statements `db adopt` would run, in order (the record table first). */
-export function adoptionStatements(knex: Knex, steps: Step[]): Op[] {
-  return [{ sql: recordTableSql(knex) }, ...steps.map((s) => s.forward)];
 }
 
 /** The adoption record of this database: its baseline and changes (null when not adopted). */
