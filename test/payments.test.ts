@@ -20,7 +20,7 @@ describe.each(testedKinds())('payments on %s', (kind) => {
     db = await createTestDb(kind);
     const carrier = await insertCarrier(db.knex);
     await db.knex.transaction(async (trx) => {
-      const t = await createTrajet(trx, { transporteur: carrier.id, from: 'Paris', to: 'Lyon', departure: hoursFromNow(24), priceCents: 1001, seats: 20 });
+      const t = await createTrajet(trx, { transporteur: carrier.compteId, from: 'Paris', to: 'Lyon', departure: hoursFromNow(24), priceCents: 1001, seats: 20 });
       const book = async (seats: number, refundable: boolean) => {
         const r = await createReservation(trx, { trajetId: t.id, firstName: 'Ana', lastName: `P${seats}`, phone: '0612345678', seats, refundable }, { refundRateBp: 1000 });
         return { id: r.paiement!.id, reservation: r.id };

@@ -473,20 +473,22 @@ const CONFIRM_VERBS: ReadonlySet<StatusVerb> = new Set(['suspend', 'delete']);
 
 async function statusCmd(ctx: Ctx, opts: ChangeOpts, [ref]: string[], verb: StatusVerb): Promise<void> {
   const reason = reasonOf(opts);
-  const { changeStatus, canTransition, STATUS_VERBS } = await import('../domain/accounts.js');
+  const { changeStatus, canTransition, STATUS_VERBS, carrierImpact, describeCarrierImpact } = await import('../domain/accounts.js');
   const { findCompte } = await import('../domain/lookup.js');
   const { writeAudit } = await import('../domain/audit.js');
-  if (CONFIRM_VERBS.has(verb)) {
-    const c = await findCompte(await ctx.db(), ref!);
-    // A refused change fails inside the transaction with its reason; only ask for real ones.
-    if (canTransition(c.status, STATUS_VERBS[verb])) await ctx.confirm(`${verb} account ${c.email} (id ${c.id}, ${c.status})?`);
-  }
+  const c = await findCompte(await ctx.db(), ref!);
+  // A carrier leaving the active state: say what it touches, in the question and in --dry-run.
+  const impact = STATUS_VERBS[verb] !== 'active' && canTransition(c.status, STATUS_VERBS[verb]) ? await carrierImpact(await ctx.db(), c.id) : null;
+  const affects = impact ? `; it is a carrier with ${describeCarrierImpact(impact)}` : '';
+  // A refused change fails inside the transaction with its reason; only ask for real ones.
+  if (CONFIRM_VERBS.has(verb) && canTransition(c.status, STATUS_VERBS[verb])) await ctx.confirm(`${verb} account ${c.email} (id ${c.id}, ${c.status})${affects}?`);
   const change = await ctx.mutate(async (trx) => {
     const ch = await changeStatus(trx, ref!, verb);
-    await writeAudit(trx, { actor: ctx.actor, action: `accounts.${verb}`, targetType: 'compte', targetId: ch.account.id, reason, before: ch.before, after: ch.after });
+    await writeAudit(trx, { actor: ctx.actor, action: `accounts.${verb}`, targetType: 'compte', targetId: ch.account.id, reason, before: ch.before, after: { ...ch.after, ...(impact ? { carrier: impact } : {}) } });
     return ch;
   });
-  await renderChange(ctx, verb, change);
+  await renderChange(ctx, verb, change, impact ? { carrier_impact: impact } : {});
+  if (impact && !ctx.ui.json) ctx.ui.info(`${ctx.dryRun ? 'would affect' : 'affects'}: ${describeCarrierImpact(impact)}`);
 }
 
 async function deleteCmd(ctx: Ctx, opts: ChangeOpts & { hard?: boolean }, args: string[]): Promise<void> {

@@ -103,7 +103,7 @@ async function renderColis(ctx: Ctx, c: ColisDetail): Promise<void> {
       'weight kg': c.weight,
       'dimensions cm': c.dimensions ?? '',
       'shipping cost': c.shipping_cost,
-      envoi: `${c.envoi.id} (${c.envoi.status}, transporteur ${c.envoi.transporteur_id})`,
+      envoi: `${c.envoi.id} (${c.envoi.status})`,
       [zoned('updated')]: displayTime(c.updated_at),
     },
     c,

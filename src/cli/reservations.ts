@@ -26,7 +26,7 @@ Examples:
     .command('list')
     .description('reservations with their trajet and paiement, by id')
     .option('--trajet <id>', 'only this trajet\'s reservations', parsePositiveInt('--trajet'))
-    .option('--account <id|email>', 'only this account\'s reservations')
+    .option('--account <account>', 'only this account\'s reservations')
     .option('--guest', 'only guest reservations (no account)')
     .option('--status <status>', 'pending, confirmed, cancelled, completed or refunded')
     .option('--since <date>', 'booked on or after this day (local, YYYY-MM-DD) or time (ISO 8601 with a zone)')
@@ -54,7 +54,7 @@ Examples:
     .requiredOption('--phone <phone>', 'passenger phone: +33612345678 or 06 12 34 56 78')
     .option('--seats <n>', 'seats to book, 1 to 50', parsePositiveInt('--seats', 50), 1)
     .option('--refundable', 'take the refundable option (a supplement of BILLETTIGUE_REFUND_RATE %, default 10, of the fare)')
-    .option('--account <id|email>', 'the booking account (none: a guest reservation)')
+    .option('--account <account>', 'the booking account (none: a guest reservation)')
     .option('--reason <text>', 'why (kept in the audit log)')
     .option('--dry-run', 'show the reservation and its amounts, then roll back')
     .addHelpText('after', `

@@ -29,7 +29,7 @@ export function trajetColumns(): Column<TrajetView>[] {
     { header: 'price', value: (t) => t.price, align: 'right', kind: 'money' },
     { header: 'free/seats', key: 'seats', value: (t) => `${t.available_seats}/${t.seats_count}`, align: 'right' },
     { header: 'status', value: (t) => t.status },
-    { header: 'carrier', value: (t) => `${t.transporteur_name ?? ''} (#${t.transporteur_id})`.trim() },
+    { header: 'carrier', value: (t) => `${t.transporteur_name ?? ''} (account ${t.transporteur_account_id ?? '?'})`.trim() },
   ];
 }
 
@@ -60,7 +60,7 @@ export function trajetRecord(t: TrajetView): Record<string, unknown> {
     packages: t.accepts_packages ? `yes${t.max_package_weight ? `, up to ${t.max_package_weight} kg` : ''}` : 'no',
     'departure point': t.departure_point ?? '',
     'arrival point': t.arrival_point ?? '',
-    carrier: `${t.transporteur_name ?? ''} (#${t.transporteur_id})`.trim(),
+    carrier: `${t.transporteur_name ?? ''} (account ${t.transporteur_account_id ?? '?'})`.trim(),
   };
 }
 
@@ -90,7 +90,7 @@ times, --json shows ISO 8601 UTC.`,
     .option('--date <day>', 'departures on this local calendar day: YYYY-MM-DD, today, tomorrow')
     .option('--between <start-and-end...>', 'departures from START to END (days, inclusive, or ISO times with a zone)')
     .option('--status <status>', 'active, suspended, cancelled or completed')
-    .option('--transporteur <id|email>', 'only this carrier\'s trajets')
+    .option('--transporteur <account>', 'only this carrier\'s trajets (account id or email)')
     .option('--with-seats <n>', 'at least N seats available', parsePositiveInt('--with-seats', 50))
     .option('--accepts-packages', 'only trajets that carry packages')
     .option('--sort <field>', 'departure (default) or id', 'departure')
@@ -113,7 +113,7 @@ Examples:
   cmd
     .command('create')
     .description('offer a new trajet (active, every seat available)')
-    .requiredOption('--transporteur <id|email>', 'the carrier (company_type passagers or mixte)')
+    .requiredOption('--transporteur <account>', 'the carrier, by account id or email (company_type passagers or mixte)')
     .requiredOption('--from <city>', 'departure city')
     .requiredOption('--to <city>', 'arrival city')
     .requiredOption('--departure <time>', 'departure time, ISO 8601 with a zone: 2026-12-01T08:00:00+01:00')
@@ -215,7 +215,7 @@ async function show(ctx: Ctx, _opts: unknown, args: string[]): Promise<void> {
   const t = details;
   await ctx.ui.record(trajetRecord(t), undefined, `trajet ${t.id}`);
   await ctx.ui.section('carrier', [details.transporteur], [
-    { header: 'id', value: (c) => c.id },
+    { header: 'account', value: (c) => c.compte_id, kind: 'id' },
     { header: 'company', value: (c) => c.company_name ?? '' },
     { header: 'type', value: (c) => c.company_type },
     { header: 'email', value: (c) => c.email },

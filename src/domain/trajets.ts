@@ -73,11 +73,13 @@ export interface TrajetView {
   arrival_point: string | null;
   transporteur_id: number;
   transporteur_name: string | null;
+  /** The carrier's account: the id `accounts list` shows and `--transporteur` takes. */
+  transporteur_account_id: number | null;
   created_at: string;
   updated_at: string;
 }
 
-type TrajetJoined = TrajetRow & { transporteur_name?: string | null };
+type TrajetJoined = TrajetRow & { transporteur_name?: string | null; transporteur_account_id?: number | null };
 
 export function trajetView(r: TrajetJoined): TrajetView {
   return {
@@ -95,6 +97,7 @@ export function trajetView(r: TrajetJoined): TrajetView {
     arrival_point: r.arrival_point,
     transporteur_id: r.transporteur_id,
     transporteur_name: r.transporteur_name ?? null,
+    transporteur_account_id: r.transporteur_account_id ?? null,
     created_at: isoOrNull(r.created_at)!,
     updated_at: isoOrNull(r.updated_at)!,
   };
@@ -114,7 +117,7 @@ export async function getTrajet(db: Db, id: number): Promise<TrajetView> {
   const row = (await db('trajets as t')
     .leftJoin('transporteurs as tr', 'tr.id', 't.transporteur_id')
     .where('t.id', id)
-    .first('t.*', 'tr.company_name as transporteur_name')) as TrajetJoined | undefined;
+    .first('t.*', 'tr.company_name as transporteur_name', 'tr.compte_id as transporteur_account_id')) as TrajetJoined | undefined;
   if (!row) throw new NotFound(`no trajet with id ${id}`, { code: 'trajet_not_found' });
   return trajetView(row);
 }
@@ -158,7 +161,7 @@ export async function listTrajets(db: Db, q: TrajetQuery): Promise<TrajetView[]>
 export async function trajetListQuery(db: Db, q: TrajetQuery): Promise<{ query: Knex.QueryBuilder }> {
   const qb = db('trajets as t')
     .leftJoin('transporteurs as tr', 'tr.id', 't.transporteur_id')
-    .select('t.*', 'tr.company_name as transporteur_name')
+    .select('t.*', 'tr.company_name as transporteur_name', 'tr.compte_id as transporteur_account_id')
     .limit(q.limit);
   if (q.from !== undefined) whereFolded(qb, 't.departure_city', requireText(q.from, '--from', 100));
   if (q.to !== undefined) whereFolded(qb, 't.arrival_city', requireText(q.to, '--to', 100));

@@ -9,6 +9,8 @@ import type { Knex } from 'knex';
 import type { AppError } from '../../domain/errors.js';
 import type { DbKind, DbTarget } from '../config.js';
 import type { EngineBulk } from '../bulk.js';
+import type { LiveSchema } from '../introspect.js';
+import type { AdoptEngine } from '../adopt/engine.js';
 
 export interface ConnectOptions {
   /** Connect to the server without selecting a database (db create). */
@@ -86,4 +88,8 @@ export interface Engine {
   tableOptions(t: Knex.CreateTableBuilder): void;
   /** The engine's bulk path (seed demo): its fastest loader and how it empties tables. */
   bulk(): Promise<EngineBulk>;
+  /** Every base table (or only `tables`) described: columns, indexes, foreign keys, CHECKs. */
+  introspect(knex: Knex | Knex.Transaction, tables?: readonly string[]): Promise<LiveSchema>;
+  /** What `db adopt` asks of this engine (loaded on demand). */
+  adoption(): Promise<AdoptEngine>;
 }

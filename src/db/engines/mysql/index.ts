@@ -222,4 +222,6 @@ export const mysqlEngine: Engine = {
   },
 
   bulk: async () => (await import('./bulk.js')).mysqlBulk,
+  introspect: async (knex, tables) => (await import('./introspect.js')).introspect(knex, tables),
+  adoption: async () => (await import('./adopt.js')).mysqlAdopt,
 };

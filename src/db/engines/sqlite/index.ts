@@ -156,4 +156,6 @@ export const sqliteEngine: Engine = {
   },
 
   bulk: async () => (await import('./bulk.js')).sqliteBulk,
+  introspect: async (knex, tables) => (await import('./introspect.js')).introspect(knex, tables),
+  adoption: async () => (await import('./adopt.js')).sqliteAdopt,
 };
