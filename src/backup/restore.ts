@@ -114,10 +114,12 @@ export async function runRestore(p: PreparedRestore, target: DbTarget, o: RunOpt
   const known = knownMigrations();
   // What was loaded decides (a stock dump's migrations are only known once loaded): unknown ones
   // are refused before anything is swapped; missing ones are applied to the staging copy.
-  const checkMigrations = (applied: string[]): string[] => {
+  const migrateUp = async (applied: string[], staging: string): Promise<string[]> => {
     refuseUnknown(applied.filter((m) => !known.includes(m)));
-    if (applied.length === 0) return [];
-    return known.filter((m) => !applied.includes(m));
+    const pending = applied.length === 0 ? [] : known.filter((m) => !applied.includes(m));
+    if (pending.length === 0 || o.dryRun) return [];
+    o.hooks.onStep?.(`applying ${pending.length} newer migration${pending.length > 1 ? 's' : ''} to the staging copy`);
+    return migrateStaging(target, staging);
   };
   const engine = await backupEngine(target.kind);
   await engine.ensureDatabase(target);
@@ -128,8 +130,7 @@ export async function runRestore(p: PreparedRestore, target: DbTarget, o: RunOpt
     dryRun: o.dryRun,
     jobs: o.jobs,
     hooks: o.hooks,
-    checkMigrations,
-    migrate: (staging) => migrateStaging(target, staging),
+    migrateUp,
   });
 }
 

@@ -53,10 +53,12 @@ export interface EngineRestoreOptions {
   dryRun: boolean;
   jobs?: number;
   hooks: RestoreHooks;
-  /** Refuses migrations unknown to this build (throws); returns the pending ones. */
-  checkMigrations: (applied: string[]) => string[];
-  /** Applies pending migrations to the staging copy (a database name or a file path); returns their names. */
-  migrate: (staging: string) => Promise<string[]>;
+  /**
+   * With the migrations the loaded copy holds: refuses ones unknown to this build (throws), and
+   * applies the missing ones to the staging copy (a database, schema or file; not on a dry run).
+   * Returns the migrations applied.
+   */
+  migrateUp: (applied: string[], staging: string) => Promise<string[]>;
 }
 
 export interface RestoreLock {

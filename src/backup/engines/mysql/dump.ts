@@ -13,13 +13,13 @@
  */
 import { createHash } from 'node:crypto';
 import type { MysqlTarget } from '../../../db/config.js';
-import { Conflict, InvalidInput } from '../../../domain/errors.js';
+import { Conflict } from '../../../domain/errors.js';
 import { mysqlValueClass, type ColumnInfo } from '../../canonical.js';
 import { ChunkBuilder, type GzipWriter } from '../../gzip-pool.js';
 import { closeQuietly, openMysql, quoteId, rows, run, type RawConnection } from './conn.js';
 import { pauseAt } from '../../pause.js';
 import { isLeftoverName } from '../../../db/leftovers.js';
-import { trailerLine, type DumpedTable, type DumpHooks, type DumpResultBase } from '../../dump-types.js';
+import { selectTables, trailerLine, type DumpedTable, type DumpHooks, type DumpResultBase } from '../../dump-types.js';
 
 /** Target size of one INSERT statement (the stock client's default max_allowed_packet is 16 MiB). */
 export const STATEMENT_BYTES = 1 << 20;
@@ -53,15 +53,7 @@ export async function describeMysqlTables(conn: RawConnection, only?: string[]):
     conn,
     "SELECT table_name AS name, table_rows AS est FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' ORDER BY table_name",
   );
-  let names = tables.map((t) => t.name).filter((n) => !isLeftoverName(n));
-  if (only) {
-    const known = new Set(names);
-    const unknown = only.filter((t) => !known.has(t));
-    if (unknown.length) {
-      throw new InvalidInput(`--tables: unknown table${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; tables: ${names.join(', ')}`);
-    }
-    names = names.filter((n) => only.includes(n));
-  }
+  const names = selectTables(tables.filter((t) => !isLeftoverName(t.name)), only).map((t) => t.name);
   const cols = await rows<ColumnRow>(
     conn,
     // Lower-case aliases: MySQL 8 returns information_schema column names in upper case.

@@ -155,12 +155,7 @@ export async function restoreMysql(o: MysqlRestoreOptions): Promise<RestoreRepor
       onWarning: o.hooks.onWarning,
       onConnection: (c) => loaders.push(c),
     });
-    const pending = o.checkMigrations(load.migrations);
-    let migrationsApplied: string[] = [];
-    if (pending.length > 0 && !o.dryRun) {
-      o.hooks.onStep?.(`applying ${pending.length} newer migration${pending.length > 1 ? 's' : ''} to the staging copy`);
-      migrationsApplied = await o.migrate(staging);
-    }
+    const migrationsApplied = await o.migrateUp(load.migrations, staging);
     const stagingTables = await baseTables(admin, staging);
     const liveTables = (await baseTables(admin, live)).filter((t) => !isLeftoverName(t));
     const full = !o.manifest || o.manifest.scope === 'full';

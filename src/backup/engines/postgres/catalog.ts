@@ -10,7 +10,7 @@
  * pg_get_indexdef) with search_path set to that schema alone, so the same text creates the tables
  * in whatever schema loads it: `public` under psql, a staging schema under `billettigue restore`.
  */
-import { InvalidInput } from '../../../domain/errors.js';
+import { selectTables } from '../../dump-types.js';
 import { isLeftoverName } from '../../../db/leftovers.js';
 import type { ColumnInfo } from '../../canonical.js';
 import { pgValueClass, type PgCls } from './copy-text.js';
@@ -67,15 +67,7 @@ export async function listPgTables(conn: PgSession, schema: string): Promise<Arr
  * unqualified because the caller set search_path to that schema.
  */
 export async function describePgTables(conn: PgSession, schema: string, only?: string[]): Promise<PgTableSpec[]> {
-  let tables = await listPgTables(conn, schema);
-  if (only) {
-    const known = new Set(tables.map((t) => t.name));
-    const unknown = only.filter((t) => !known.has(t));
-    if (unknown.length) {
-      throw new InvalidInput(`--tables: unknown table${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; tables: ${[...known].join(', ')}`);
-    }
-    tables = tables.filter((t) => only.includes(t.name));
-  }
+  const tables = selectTables(await listPgTables(conn, schema), only);
   if (tables.length === 0) return [];
   const oids = tables.map((t) => t.oid);
   const cols = await rows<{

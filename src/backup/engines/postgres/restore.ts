@@ -191,12 +191,7 @@ export async function restorePostgres(o: PgRestoreOptions): Promise<RestoreRepor
       onWarning: o.hooks.onWarning,
       onConnection: (c) => loaders.push(c),
     });
-    const pending = o.checkMigrations(load.migrations);
-    let migrationsApplied: string[] = [];
-    if (pending.length > 0 && !o.dryRun) {
-      o.hooks.onStep?.(`applying ${pending.length} newer migration${pending.length > 1 ? 's' : ''} to the staging copy`);
-      migrationsApplied = await o.migrate(staging);
-    }
+    const migrationsApplied = await o.migrateUp(load.migrations, staging);
     const stagingTables = (await listPgTables(admin, staging)).map((t) => t.name);
     const liveTables = (await listPgTables(admin, live)).map((t) => t.name).filter((t) => !isLeftoverName(t));
     const full = !o.manifest || o.manifest.scope === 'full';

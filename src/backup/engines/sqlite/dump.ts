@@ -12,12 +12,11 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { SqliteTarget } from '../../../db/config.js';
-import { InvalidInput } from '../../../domain/errors.js';
 import { isLeftoverName } from '../../../db/leftovers.js';
 import { canonicalTuple, sqliteLiteral, sqliteValueClass, type ColumnInfo } from '../../canonical.js';
 import { ChunkBuilder, type GzipWriter } from '../../gzip-pool.js';
 import { pauseAt } from '../../pause.js';
-import { trailerLine, type DumpedTable, type DumpHooks, type DumpResultBase } from '../../dump-types.js';
+import { selectTables, trailerLine, type DumpedTable, type DumpHooks, type DumpResultBase } from '../../dump-types.js';
 
 export const SQLITE_STATEMENT_ROWS = 100;
 const MEMBER_BYTES = 2 << 20;
@@ -45,15 +44,7 @@ export function describeSqliteTables(db: BetterSqlite3.Database, only?: string[]
   const tables = db
     .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")
     .all() as Array<{ name: string; sql: string }>;
-  let list = tables.filter((t) => !isLeftoverName(t.name));
-  if (only) {
-    const known = new Set(list.map((t) => t.name));
-    const unknown = only.filter((t) => !known.has(t));
-    if (unknown.length) {
-      throw new InvalidInput(`--tables: unknown table${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; tables: ${[...known].join(', ')}`);
-    }
-    list = list.filter((t) => only.includes(t.name));
-  }
+  const list = selectTables(tables.filter((t) => !isLeftoverName(t.name)), only);
   return list.map((t) => {
     const info = db.prepare(`PRAGMA table_info(${sqliteIdent(t.name)})`).all() as Array<{ name: string; type: string; notnull: number; pk: number }>;
     const columns = info.map((c) => {

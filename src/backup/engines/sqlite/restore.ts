@@ -227,11 +227,8 @@ export async function restoreSqlite(o: SqliteRestoreOptions): Promise<RestoreRep
     } finally {
       db.close();
     }
-    const pending = o.checkMigrations(migrations);
-    let migrationsApplied: string[] = [];
-    if (pending.length > 0 && !o.dryRun) {
-      o.hooks.onStep?.(`applying ${pending.length} newer migration${pending.length > 1 ? 's' : ''} to the restored copy`);
-      migrationsApplied = await o.migrate(staging);
+    const migrationsApplied = await o.migrateUp(migrations, staging);
+    if (migrationsApplied.length > 0) {
       db = await openSqlite(staging);
       db.pragma('journal_mode = DELETE');
       db.close();
