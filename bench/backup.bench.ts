@@ -12,55 +12,14 @@
  * and `gunzip | sqlite3` beside them as figures.
  * BENCH_SIZE=small: 1/50 of the rows (seconds).
  */
-import { spawn } from 'node:child_process';
-import { readFileSync, statSync, existsSync } from 'node:fs';
+import { statSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Knex } from 'knex';
 import type { BenchContext, BenchModule, BenchResult } from './types.js';
+import { billettigue, timed } from './support/process.js';
 import { parseDatabaseUrl } from '../src/db/config.js';
 import { connect, createKnex } from '../src/db/connection.js';
 import { migrateLatest } from '../src/db/migrator.js';
-
-const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/billettigue');
-
-interface Timed {
-  seconds: number;
-  peakMb: number | null;
-  code: number | null;
-  stderr: string;
-}
-
-/** Runs a command (a shell pipeline for the stock tools), timing it and sampling its peak RSS. */
-function timed(cmd: string, args: string[], options: { env?: NodeJS.ProcessEnv } = {}): Promise<Timed> {
-  return new Promise((resolve, reject) => {
-    const t0 = process.hrtime.bigint();
-    const child = spawn(cmd, args, { env: { ...process.env, NO_COLOR: '1', ...options.env }, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    let peakKb = 0;
-    const status = `/proc/${child.pid}/status`;
-    const sample = () => {
-      try {
-        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(status, 'utf8'));
-        if (m) peakKb = Math.max(peakKb, Number(m[1]));
-      } catch {
-        /* exited */
-      }
-    };
-    const iv = setInterval(sample, 25);
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      clearInterval(iv);
-      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-      resolve({ seconds, peakMb: peakKb ? peakKb / 1024 : null, code, stderr });
-    });
-  });
-}
-
-function billettigue(args: string[], url: string): Promise<Timed> {
-  return timed(process.execPath, [BIN, ...args], { env: { DATABASE_URL: url, BILLETTIGUE_ACTOR: 'bench' } });
-}
 
 function sizes(size: BenchContext['size']) {
   const k = size === 'small' ? 50 : 1;

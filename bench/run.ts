@@ -2,6 +2,7 @@
  * `npm run bench [-- name…]`: runs every bench/*.bench.ts (compiled), prints a table of results
  * with the machine's details, and writes bench/results/bench-<timestamp>.json.
  *   BENCH_SIZE=small|full (default full)   BENCH_MYSQL_URL (default mysql://root@127.0.0.1:3306)
+ *   BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432)
  * A benchmark that throws is reported as FAILED and the others still run; the exit code is 1 when
  * any result misses its target (ok: false) or any benchmark failed.
  */
@@ -40,6 +41,24 @@ async function mysqlVersion(url: string): Promise<string> {
   }
 }
 
+async function postgresVersion(url: string): Promise<string> {
+  try {
+    const { default: pg } = await import('pg');
+    const u = new URL(url);
+    const c = new pg.Client({ host: u.hostname, port: Number(u.port || 5432), user: decodeURIComponent(u.username) || 'postgres', password: decodeURIComponent(u.password), database: 'postgres', connectionTimeoutMillis: 5000 });
+    await c.connect();
+    try {
+      const r = await c.query("select current_setting('server_version') as v, current_setting('shared_buffers') as sb, current_setting('wal_level') as wl");
+      const row = r.rows[0] as { v: string; sb: string; wl: string };
+      return `${row.v} (shared_buffers ${row.sb}, wal_level ${row.wl})`;
+    } finally {
+      await c.end();
+    }
+  } catch (err) {
+    return `unreachable (${(err as Error).message})`;
+  }
+}
+
 async function main(): Promise<void> {
   const available = readdirSync(here)
     .filter((f) => /\.bench\.js$/.test(f))
@@ -51,6 +70,7 @@ async function main(): Promise<void> {
     return;
   }
   const mysqlUrl = (process.env.BENCH_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306').replace(/\/+$/, '');
+  const pgUrl = (process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432').replace(/\/+$/, '');
   const size = process.env.BENCH_SIZE === 'small' ? 'small' : 'full';
   const machine = {
     node: process.version,
@@ -59,9 +79,10 @@ async function main(): Promise<void> {
     memory_gib: Math.round(os.totalmem() / 2 ** 30),
     load_average_at_start: os.loadavg().map((l) => Math.round(l * 100) / 100),
     mysql: await mysqlVersion(mysqlUrl),
+    postgres: await postgresVersion(pgUrl),
   };
   console.log(`machine: ${machine.cpus}, ${machine.memory_gib} GiB, ${machine.platform}, node ${machine.node}`);
-  console.log(`MariaDB/MySQL: ${machine.mysql}; load average ${machine.load_average_at_start.join(' ')}; BENCH_SIZE=${size}`);
+  console.log(`MariaDB/MySQL: ${machine.mysql}; PostgreSQL: ${machine.postgres}; load average ${machine.load_average_at_start.join(' ')}; BENCH_SIZE=${size}`);
 
   const all: Row[] = [];
   const durations: Record<string, number> = {};
@@ -69,7 +90,7 @@ async function main(): Promise<void> {
   for (const f of files) {
     const name = f.replace('.bench.js', '');
     const scratchDir = mkdtempSync(path.join(os.tmpdir(), 'bt-bench-'));
-    const ctx: BenchContext = { mysqlUrl, scratchDir, size, log: (m) => console.error(`[${name}] ${m}`) };
+    const ctx: BenchContext = { mysqlUrl, pgUrl, scratchDir, size, log: (m) => console.error(`[${name}] ${m}`) };
     const t0 = performance.now();
     try {
       const mod = (await import(pathToFileURL(path.join(here, f)).href)) as { default: BenchModule };

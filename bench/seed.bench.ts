@@ -37,7 +37,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const BIN = path.resolve(here, '../../bin/billettigue');
 const MAXRSS_HOOK = pathToFileURL(path.join(here, 'support', 'maxrss.js')).href;
 
-interface SeedJson {
+export interface SeedJson {
   loader: string;
   connections: number;
   total_rows: number;
@@ -45,14 +45,14 @@ interface SeedJson {
   rows_per_second: number;
 }
 
-interface CliRun {
+export interface CliRun {
   json: SeedJson;
   wallSeconds: number;
   maxRssBytes: number;
 }
 
 /** Runs the real CLI in a child process and returns its JSON, wall time and peak memory. */
-async function runCli(args: string[], env: Record<string, string>, scratch: string): Promise<CliRun> {
+export async function runCli(args: string[], env: Record<string, string>, scratch: string): Promise<CliRun> {
   const rssFile = path.join(scratch, `maxrss-${Date.now()}-${Math.random().toString(36).slice(2)}`);
   const t0 = performance.now();
   const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
@@ -94,7 +94,7 @@ async function dropMysql(server: string, name: string): Promise<void> {
 }
 
 /** Writes every demo table as a TSV file (not timed): the input of the LOAD DATA ceiling. */
-async function writeTsvFiles(dir: string, scale: Scale, roleIds: { admin: number; user: number; transporteur: number }): Promise<Array<{ table: DemoTable; file: string; rows: number }>> {
+export async function writeTsvFiles(dir: string, scale: Scale, roleIds: { admin: number; user: number; transporteur: number }): Promise<Array<{ table: DemoTable; file: string; rows: number }>> {
   const settings = loadSettings(process.env);
   const gen = demoGenerator(scale, roleIds, await demoPasswordHash(DEMO_PASSWORD, settings.bcryptCost, DEFAULT_RANDOM_SEED));
   mkdirSync(dir, { recursive: true });

@@ -19,6 +19,8 @@ export interface BenchResult {
 export interface BenchContext {
   /** Server URL without database, e.g. mysql://root@127.0.0.1:3306 (BENCH_MYSQL_URL). */
   mysqlUrl: string;
+  /** PostgreSQL server URL without database, e.g. postgres://postgres@127.0.0.1:5432 (BENCH_PG_URL). */
+  pgUrl: string;
   /** A scratch folder for files (removed afterwards). */
   scratchDir: string;
   /** "small" for a quick run (BENCH_SIZE=small), "full" for the issues' sizes. */

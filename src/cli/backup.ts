@@ -28,7 +28,8 @@ export function register(cmd: Command): void {
       `
 Takes a consistent, compressed, checksummed backup: <dir>/<name>.sql.gz and its manifest
 <name>.sql.gz.json (row counts and SHA-256 per table, file SHA-256, migrations; never a password).
-Files are 0600 in a 0700 folder. The MySQL file is plain SQL: \`gunzip < FILE | mariadb DB\` loads it.
+Files are 0600 in a 0700 folder, plain SQL that the stock client loads: \`gunzip < FILE | mariadb DB\`
+(MySQL/MariaDB), \`gunzip < FILE | psql -d DB\` (PostgreSQL: COPY blocks, like pg_dump), sqlite3.
 
 Examples:
   $ billettigue backup                                   # into ./backups

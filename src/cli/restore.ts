@@ -20,12 +20,12 @@ interface RestoreOpts {
 
 export function register(cmd: Command): void {
   cmd
-    .argument('[backup]', 'a name from `backup list`, `latest`, or a path (also a stock mysqldump/mariadb-dump .sql or .sql.gz)')
+    .argument('[backup]', 'a name from `backup list`, `latest`, or a path (also a stock mysqldump/mariadb-dump, pg_dump plain or sqlite3 .dump file, .sql or .sql.gz)')
     .option('--dir <dir>', 'backup folder (default ./backups): where names and `latest` are looked up and the safety backup goes')
     .option('--no-safety-backup', 'do not back up the current database first')
     .option('--undo', 'put back what the last restore replaced (while it is kept)')
     .option('--clean-leftovers', 'drop what interrupted restores left behind (staging databases, temp files)')
-    .option('--jobs <n>', 'tables loaded at once (MySQL; default: cores + 1, between 2 and 4)', parsePositiveInt('--jobs', 16))
+    .option('--jobs <n>', 'sessions loading tables at once (MySQL, PostgreSQL; default: cores + 1, between 2 and 4)', parsePositiveInt('--jobs', 16))
     .option('--dry-run', 'verify, load into a staging copy and check it, then drop it: the database is not touched')
     .addHelpText(
       'after',
@@ -34,13 +34,15 @@ Steps: verify the file (exit 6 if corrupt, truncated or not matching its manifes
 touched) → refuse backups newer than this build (exit 4) → show target and backup, confirm (on a
 terminal, type the database name; otherwise --yes) → safety backup safety_backup_<time> → load
 into a staging copy and verify every table → swap it in atomically (MySQL: one RENAME TABLE;
-SQLite: rename of the file) → check → summary. The replaced tables are kept for --undo until the
-next restore. A second restore of the same database at the same time fails at once (exit 4).
+PostgreSQL: one transaction moving the tables between schemas; SQLite: rename of the file) → check
+→ summary. The replaced tables are kept for --undo until the next restore. A second restore of
+the same database at the same time fails at once (exit 4).
 
 Examples:
   $ billettigue restore latest
   $ billettigue restore billettigue_backup_2026-11-25T08-30-00-000Z --yes
   $ billettigue restore ./dump-from-mariadb-dump.sql.gz --yes      # stock dump: restored, not verifiable
+  $ billettigue restore ./pg_dump-no-owner.sql --yes              # pg_dump --no-owner (plain format)
   $ billettigue restore latest --dry-run                           # rehearsal: load and check only
   $ billettigue restore --undo --yes
   $ billettigue restore --clean-leftovers --yes`,

@@ -40,7 +40,8 @@ Demo accounts have emails at @demo.billettigue.test and share one password, prin
 the password is random and not shown). A database holding other accounts is refused unless --yes;
 one already holding demo data needs --fresh. The same --random-seed and --now give the same rows.
 MySQL/MariaDB loads with LOAD DATA LOCAL INFILE when the server allows it, multi-row INSERTs
-otherwise (BILLETTIGUE_SEED_LOADER=insert forces them).
+otherwise (BILLETTIGUE_SEED_LOADER=insert forces them); PostgreSQL with COPY FROM STDIN; SQLite
+with prepared multi-row INSERTs.
 
 Examples:
   $ billettigue seed demo --scale tiny

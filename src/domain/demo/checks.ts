@@ -5,6 +5,7 @@
  * pages and check them in the program. Each check returns how many rows break it.
  */
 import type { Knex } from 'knex';
+import { rawRows } from '../../db/dialect.js';
 import { toDbTime, toCents } from '../../db/values.js';
 import type { DbDecimal } from '../../db/rows.js';
 import { colisShippingCents, refundSupplementCents, reservationTotalCents } from '../money.js';
@@ -57,7 +58,7 @@ function sqlChecks(s: CheckSettings, reference?: Date): SqlCheck[] {
     },
     {
       name: 'lockout: locked exactly when failed_logins reaches the threshold; attempts >= failures',
-      sql: `select id from comptes where (account_locked = 1 and failed_logins < ?) or (account_locked = 0 and failed_logins >= ?)
+      sql: `select id from comptes where (account_locked = true and failed_logins < ?) or (account_locked = false and failed_logins >= ?)
         or login_attempts < failed_logins`,
       bindings: [s.lockoutThreshold, s.lockoutThreshold],
     },
@@ -85,8 +86,8 @@ function sqlChecks(s: CheckSettings, reference?: Date): SqlCheck[] {
     {
       name: 'refunds: a non-refundable booking is refunded only by its trajet\'s cancellation; money kept only when non-refundable',
       sql: `select r.id from reservations r join trajets t on t.id = r.trajet_id join paiements p on p.reservation_id = r.id
-        where (r.status = 'refunded' and r.refundable_option = 0 and t.status <> 'cancelled')
-           or (r.status = 'cancelled' and p.status = 'completed' and r.refundable_option = 1)`,
+        where (r.status = 'refunded' and r.refundable_option = false and t.status <> 'cancelled')
+           or (r.status = 'cancelled' and p.status = 'completed' and r.refundable_option = true)`,
     },
     {
       name: 'colis statuses follow their envoi',
@@ -148,9 +149,7 @@ function sqlChecks(s: CheckSettings, reference?: Date): SqlCheck[] {
 }
 
 async function ids(knex: Knex, sql: string, bindings: unknown[] = []): Promise<number[]> {
-  const result = (await knex.raw(sql, bindings as Knex.RawBinding[])) as unknown;
-  const rows = (Array.isArray(result) && Array.isArray(result[0]) ? result[0] : result) as Array<{ id: number }>;
-  return rows.map((r) => Number(r.id));
+  return (await rawRows<{ id: number | string }>(knex, sql, bindings)).map((r) => Number(r.id));
 }
 
 /** Reads a table in id order, page by page, calling `check` on each row; returns offending ids. */
@@ -196,7 +195,7 @@ export async function checkInvariants(knex: Knex, settings: CheckSettings, optio
   });
   push(
     'reservations: supplement and total_amount from money.ts',
-    await scan<{ id: number; trajet_id: number; seats_reserved: number; refundable_option: number; refund_supplement_amount: DbDecimal; total_amount: DbDecimal }>(
+    await scan<{ id: number; trajet_id: number; seats_reserved: number; refundable_option: number | boolean; refund_supplement_amount: DbDecimal; total_amount: DbDecimal }>(
       knex,
       'reservations',
       ['trajet_id', 'seats_reserved', 'refundable_option', 'refund_supplement_amount', 'total_amount'],

@@ -21,6 +21,8 @@ import { postgresEngine } from './index.js';
 interface PgRawConnection {
   query(q: unknown, values?: unknown[]): Promise<unknown> | Writable;
   connection?: { stream?: { destroy(): void } };
+  /** knex's mark of a connection its pool must destroy instead of reusing. */
+  __knex__disposed?: unknown;
 }
 
 interface CopyStream extends Writable {
@@ -148,7 +150,8 @@ class PgCopyLoader implements BulkLoader {
   abort(): void {
     if (this.aborted) return;
     this.aborted = true;
-    // The server rolls the open batch back when the session goes.
+    // The server rolls the open batch back when the session goes; the pool must not reuse it.
+    this.conn.__knex__disposed = 'aborted';
     this.conn.connection?.stream?.destroy();
     this.stream?.destroy(new Interrupted());
   }
