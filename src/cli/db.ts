@@ -99,7 +99,7 @@ async function createDb(ctx: Ctx): Promise<void> {
 async function migrate(ctx: Ctx): Promise<void> {
   const knex = await ctx.db({ schema: false, create: !ctx.dryRun });
   const { migrateLatest, migrationStatus } = await import('../db/migrator.js');
-  ctx.ui.info(`target: ${ctx.target().display}`);
+  ctx.announceTarget();
   // DDL commits as it runs on MySQL: a dry run cannot apply-and-roll-back, so it lists instead.
   const applied = ctx.dryRun
     ? (await migrationStatus(knex)).migrations.filter((m) => !m.applied).map((m) => m.name)
@@ -290,6 +290,7 @@ async function unlock(ctx: Ctx): Promise<void> {
     if (ctx.ui.json) ctx.ui.printJson({ was_locked: false });
     return;
   }
+  ctx.announceTarget();
   await ctx.confirm('clear the migration lock? only do this when no migration is running');
   await forceUnlock(knex);
   ctx.ui.success('migration lock cleared');
