@@ -186,7 +186,7 @@ describe('usage errors and unreachable databases', () => {
   });
 
   it('a URL with an unknown scheme or a .env typo: exit 5 with the fix', async () => {
-    const r = await run(['--db', 'postgres://u@h/d', 'db', 'status']);
+    const r = await run(['--db', 'oracle://u@h/d', 'db', 'status']);
     expect(r.code).toBe(5);
     expect(r.stderr).toMatch(/unknown URL scheme/);
     const dir = mkdtempSync(path.join(os.tmpdir(), 'bt-env-'));
