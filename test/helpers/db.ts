@@ -37,6 +37,8 @@ export interface TestDb {
 }
 
 export interface TestDbOptions {
+  /** MySQL: create the database with the server's defaults (as the platform's was), not utf8mb4_unicode_ci. */
+  serverDefaults?: boolean;
   /** Run the migrations (default true). */
   migrate?: boolean;
   /** Insert the default roles (default true when migrating). */
@@ -49,7 +51,7 @@ export async function createTestDb(kind: DbKind, options: TestDbOptions = {}): P
   let url: string;
   if (kind === 'mysql') {
     const admin = await connect(parseDatabaseUrl(mysqlServerUrl(), '--db'), { noDatabase: true });
-    await admin.raw('CREATE DATABASE ?? CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci', [id]);
+    await admin.raw(options.serverDefaults ? 'CREATE DATABASE ??' : 'CREATE DATABASE ?? CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci', [id]);
     await admin.destroy();
     url = `${mysqlServerUrl()}/${id}`;
   } else {
