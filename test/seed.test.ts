@@ -93,10 +93,10 @@ describe.each(testedKinds())('seed demo on %s', (kind) => {
     expect(await scalar(a.knex, `select count(distinct status) from envois`)).toBe(5);
     expect(await scalar(a.knex, `select count(distinct status) from colis`)).toBe(5);
     expect(await scalar(a.knex, `select count(*) from reservations where compte_id is null`)).toBeGreaterThan(500);
-    expect(await scalar(a.knex, `select count(*) from reservations where refundable_option = 1`)).toBeGreaterThan(1000);
+    expect(await scalar(a.knex, `select count(*) from reservations where refundable_option = true`)).toBeGreaterThan(1000);
     expect(await scalar(a.knex, `select count(*) from revoked_tokens where expires_at < ${ref}`)).toBeGreaterThan(1000);
     expect(await scalar(a.knex, `select count(*) from revoked_tokens where expires_at > ${ref}`)).toBeGreaterThan(500);
-    expect(await scalar(a.knex, `select count(*) from comptes where account_locked = 1`)).toBeGreaterThan(10);
+    expect(await scalar(a.knex, `select count(*) from comptes where account_locked = true`)).toBeGreaterThan(10);
     expect(await scalar(a.knex, `select count(distinct departure_city) from trajets`)).toBeGreaterThan(80);
     expect(await scalar(a.knex, `select count(*) from envois e where (select count(*) from colis c where c.envoi_id = e.id) not between 1 and 5`)).toBe(0);
     expect(await scalar(a.knex, `select count(*) from comptes where email not like '%@demo.billettigue.test'`)).toBe(0);

@@ -131,6 +131,28 @@ export async function migrateLatest(knex: Knex): Promise<string[]> {
   }
 }
 
+class DryRunDone extends Error {}
+
+/**
+ * `db migrate --dry-run` where DDL is transactional (PostgreSQL, SQLite): every pending migration
+ * really runs, in one transaction that is then rolled back, so a migration that would fail fails
+ * here, and nothing stays. Returns the names that would be applied.
+ */
+export async function dryRunLatest(knex: Knex): Promise<string[]> {
+  await refuseIfLocked(knex);
+  const pending = (await migrationStatus(knex)).migrations.filter((m) => !m.applied).map((m) => m.name);
+  if (pending.length === 0) return [];
+  try {
+    await knex.transaction(async (trx) => {
+      for (const name of pending) await ((await source.getMigration(name)) as MigrationModule).up(trx as unknown as Knex);
+      throw new DryRunDone();
+    });
+  } catch (err) {
+    if (!(err instanceof DryRunDone)) throw err;
+  }
+  return pending;
+}
+
 /** Rolls back: the last batch (default), `step` migrations, or all. Returns the names reverted. */
 export async function rollback(knex: Knex, opts: { step?: number; all?: boolean } = {}): Promise<string[]> {
   await refuseIfLocked(knex);
