@@ -3,8 +3,9 @@
  */
 import type { Command } from 'commander';
 import { action, parsePositiveInt, type Ctx } from './context.js';
-import { InvalidInput } from '../domain/errors.js';
+import { Conflict, InvalidInput, Unavailable } from '../domain/errors.js';
 import { displayTime, formatCount, zoned } from './ui.js';
+import { register as registerAdopt } from './db-adopt.js';
 
 export function register(db: Command): void {
   db.addHelpText(
@@ -16,7 +17,8 @@ Examples:
   $ billettigue db status --json
   $ billettigue db rollback --step 1
   $ ADMIN_EMAIL=admin@example.fr billettigue db seed --generate-password
-  $ billettigue db reset --yes                 # drop every table, migrate, seed the roles`,
+  $ billettigue db reset --yes                 # drop every table, migrate, seed the roles
+  $ billettigue db adopt --dry-run             # the platform app built the database: take it over`,
   );
 
   db.command('create')
@@ -79,6 +81,8 @@ Examples:
     .description('clear a migration lock left by a killed process (only when no migration runs)')
     .addHelpText('after', `\nExample:\n  $ billettigue db unlock --yes`)
     .action(action(unlock));
+
+  registerAdopt(db);
 }
 
 async function createDb(ctx: Ctx): Promise<void> {
@@ -98,8 +102,9 @@ async function createDb(ctx: Ctx): Promise<void> {
 
 async function migrate(ctx: Ctx): Promise<void> {
   const knex = await ctx.db({ schema: false, create: !ctx.dryRun });
-  const { dryRunLatest, migrateLatest, migrationStatus } = await import('../db/migrator.js');
+  const { dryRunLatest, migrateLatest, migrationStatus, schemaOwner, ADOPT_HINT } = await import('../db/migrator.js');
   ctx.ui.info(`target: ${ctx.target().display}`);
+  if ((await schemaOwner(knex)) === 'platform') throw new Conflict(`db migrate would create tables that already exist: ${ADOPT_HINT}`, { code: 'not_adopted' });
   // Where DDL is transactional the dry run applies every pending migration and rolls back; MySQL
   // commits DDL as it runs, so there it lists what would be applied.
   const { engineOf } = await import('../db/engines/index.js');
@@ -132,11 +137,14 @@ interface RollbackOpts {
 async function rollbackCmd(ctx: Ctx, opts: RollbackOpts): Promise<void> {
   if (opts.step !== undefined && opts.all) throw new InvalidInput('choose one of --step N and --all');
   const knex = await ctx.db({ schema: false });
-  const { rollback, refuseIfLocked } = await import('../db/migrator.js');
+  const { rollback, refuseIfLocked, refuseBelowBaseline, schemaOwner, ADOPT_HINT } = await import('../db/migrator.js');
   const { planRollback } = await import('../db/rollback-plan.js');
+  if ((await schemaOwner(knex)) === 'platform') throw new Unavailable(ADOPT_HINT, { code: 'not_adopted' });
   // A held lock is refused before anything is asked (exit 4 with the command that clears it).
   if (!ctx.dryRun) await refuseIfLocked(knex);
   const plan = await planRollback(knex, opts);
+  // On an adopted database the baseline migrations never built the app's tables (exit 4).
+  await refuseBelowBaseline(knex, plan.migrations);
   ctx.announceTarget();
   if (plan.migrations.length === 0) {
     if (ctx.ui.json) return ctx.ui.printJson({ target: ctx.target().display, dry_run: ctx.dryRun, reverted: [], tables: [] });
@@ -170,8 +178,12 @@ function plural(n: number, word: string): string {
 
 async function status(ctx: Ctx): Promise<void> {
   const knex = await ctx.db({ schema: false });
-  const { migrationStatus } = await import('../db/migrator.js');
+  const { migrationStatus, schemaOwner, ADOPT_HINT } = await import('../db/migrator.js');
+  const owner = await schemaOwner(knex);
+  if (owner === 'platform') throw new Unavailable(ADOPT_HINT, { code: 'not_adopted' });
   const s = await migrationStatus(knex);
+  const { adoptionRecord } = await import('../db/adopt/run.js');
+  const adopted = owner === 'adopted' ? await adoptionRecord(knex) : null;
   const rows = s.migrations.map((m) => ({
     name: m.name,
     status: m.applied ? 'applied' : 'pending',
@@ -179,7 +191,14 @@ async function status(ctx: Ctx): Promise<void> {
     applied_at: m.appliedAt,
   }));
   if (ctx.ui.json) {
-    return ctx.ui.printJson({ target: ctx.target().display, migrations: rows, pending: s.pending, unknown: s.unknown, locked: s.locked });
+    return ctx.ui.printJson({
+      target: ctx.target().display,
+      migrations: rows,
+      pending: s.pending,
+      unknown: s.unknown,
+      locked: s.locked,
+      adopted: adopted ? { at: adopted.baseline.adopted_at, complete: adopted.complete, baseline: adopted.baseline.migrations, changes: adopted.changes.length } : null,
+    });
   }
   ctx.ui.info(`target: ${ctx.target().display}`);
   await ctx.ui.list(rows, [
@@ -190,6 +209,13 @@ async function status(ctx: Ctx): Promise<void> {
   ]);
   for (const name of s.unknown) ctx.ui.warn(`applied migration ${name} is unknown to this build (newer database?)`);
   if (s.locked) ctx.ui.warn('the migration lock is held: if no migration is running, clear it with `billettigue db unlock --yes`');
+  if (adopted) {
+    ctx.ui.info(
+      adopted.complete
+        ? `adopted ${adopted.baseline.adopted_at}: the platform app built the tables; ${adopted.baseline.migrations.length} migrations are its baseline (not rolled back); \`db adopt --undo\` removes adoption's ${adopted.changes.length} change(s)`
+        : 'an adoption was interrupted: `billettigue db adopt --undo` removes what it did',
+    );
+  }
   ctx.ui.info(s.pending === 0 ? 'up to date' : `${s.pending} pending: run \`billettigue db migrate\``);
 }
 
@@ -255,6 +281,14 @@ async function reset(ctx: Ctx, opts: { dir?: string; safetyBackup: boolean }): P
   const target = ctx.target();
   const knex = await ctx.db({ schema: false });
   const { listTables } = await import('../db/dialect.js');
+  const { schemaOwner, ADOPT_HINT } = await import('../db/migrator.js');
+  const owner = await schemaOwner(knex);
+  if (owner === 'platform') throw new Unavailable(`db reset would drop the platform app's tables: ${ADOPT_HINT}`, { code: 'not_adopted' });
+  if (owner === 'adopted') {
+    throw new Conflict("this database was adopted: its tables are the platform app's, not billettigue's to drop; `billettigue db adopt --undo` removes what adoption added", {
+      code: 'adopted',
+    });
+  }
   const { countRows } = await import('../db/rollback-plan.js');
   const { describeLosses, takeSafetyBackup } = await import('./safety.js');
   const losses = await countRows(knex, await listTables(knex));

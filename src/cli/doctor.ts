@@ -41,19 +41,40 @@ async function run(ctx: Ctx): Promise<void> {
   if (knex) {
     const { serverVersion, listTables, listColumns } = await import('../db/dialect.js');
     const { engineOf } = await import('../db/engines/index.js');
-    const { migrationStatus } = await import('../db/migrator.js');
+    const { migrationStatus, schemaOwner } = await import('../db/migrator.js');
     const { expectedSchema, compareSchema } = await import('../db/schema-drift.js');
     checks.push({ name: 'server', ok: true, detail: await serverVersion(knex), info: true });
+    const owner = await schemaOwner(knex);
     const s = await migrationStatus(knex);
     const applied = s.migrations.filter((m) => m.applied).length;
-    checks.push({
-      name: 'migrations',
-      ok: s.pending === 0 && s.unknown.length === 0,
-      detail:
-        `${applied}/${s.migrations.length} applied` +
-        (s.pending ? `, ${s.pending} pending: run \`billettigue db migrate\`` : '') +
-        (s.unknown.length ? `, unknown to this build: ${s.unknown.join(', ')}` : ''),
-    });
+    if (owner === 'platform') {
+      checks.push({
+        name: 'migrations',
+        ok: false,
+        detail: "none: the platform app built this database (its tables are here, billettigue's migrations are not): take it over with `billettigue db adopt` (`--dry-run` first)",
+      });
+    } else {
+      checks.push({
+        name: 'migrations',
+        ok: s.pending === 0 && s.unknown.length === 0,
+        detail:
+          `${applied}/${s.migrations.length} applied` +
+          (s.pending ? `, ${s.pending} pending: run \`billettigue db migrate\`` : '') +
+          (s.unknown.length ? `, unknown to this build: ${s.unknown.join(', ')}` : ''),
+      });
+    }
+    if (owner === 'adopted') {
+      const { adoptionRecord } = await import('../db/adopt/run.js');
+      const rec = await adoptionRecord(knex);
+      checks.push({
+        name: 'adoption',
+        ok: Boolean(rec?.complete),
+        info: Boolean(rec?.complete),
+        detail: rec?.complete
+          ? `adopted ${rec.baseline.adopted_at}: the platform app's tables, ${rec.changes.length} change(s) by billettigue (\`db adopt --undo\` removes them)`
+          : 'interrupted: run `billettigue db adopt --undo`, then `billettigue db adopt` again',
+      });
+    }
     checks.push({
       name: 'migration lock',
       ok: !s.locked,
@@ -62,7 +83,12 @@ async function run(ctx: Ctx): Promise<void> {
     if (applied === s.migrations.length) {
       const live = new Map<string, string[]>();
       for (const t of await listTables(knex)) live.set(t, await listColumns(knex, t));
-      const drift = compareSchema(await expectedSchema(), live);
+      const { ADOPTION_TABLE } = await import('../db/schema.js');
+      // On an adopted database the app's own tables and columns are expected: only what
+      // billettigue needs counts.
+      const drift = compareSchema(await expectedSchema(), live, (t) => t === ADOPTION_TABLE || owner === 'adopted').filter(
+        (f) => owner !== 'adopted' || !/: extra column/.test(f),
+      );
       checks.push({
         name: 'schema drift',
         ok: drift.length === 0,

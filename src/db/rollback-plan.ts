@@ -63,11 +63,11 @@ export async function countRows(knex: Knex, tables: readonly string[]): Promise<
 }
 
 export async function planRollback(knex: Knex, opts: RollbackOptions): Promise<RollbackPlan> {
-  const { migrationStatus, knownMigrations } = await import('./migrator.js');
-  const applied = (await migrationStatus(knex)).migrations.filter((m) => m.applied);
-  const lastBatch = Math.max(0, ...applied.map((m) => m.batch ?? 0));
-  const reverted = opts.all ? applied : opts.step !== undefined ? applied.slice(-opts.step) : applied.filter((m) => m.batch === lastBatch);
-  const revertedNames = new Set(reverted.map((m) => m.name));
+  const { migrationStatus, knownMigrations, revertedMigrations } = await import('./migrator.js');
+  const status = await migrationStatus(knex);
+  const applied = status.migrations.filter((m) => m.applied);
+  const reverted = revertedMigrations(status, opts);
+  const revertedNames = new Set(reverted);
   const known = knownMigrations();
   const index = (names: string[]) => Math.max(-1, ...names.map((n) => known.indexOf(n)));
   const after = await tablesAfterEachMigration();
@@ -77,7 +77,7 @@ export async function planRollback(knex: Knex, opts: RollbackOptions): Promise<R
   const dropped = [...before].filter((t) => !kept.has(t));
   const tables = await countRows(knex, dropped);
   return {
-    migrations: reverted.map((m) => m.name).reverse(),
+    migrations: reverted,
     tables,
     rows: tables.reduce((n, t) => n + t.rows, 0),
   };

@@ -233,22 +233,48 @@ function whereContains(qb: Knex.QueryBuilder, column: string, text: string, or: 
   whereLike(qb, column, `%${escapeLike(text)}%`, or);
 }
 
-const PHONE_LIKE = /^\+?[\d\s.\-()]{3,}$/;
+const PHONE_LIKE = /^\+?[\d\s.\-()/\u00a0]{3,}$/;
+
+/** Separators people and apps put in phone numbers: removed before comparing digits. */
+const PHONE_SEPARATORS = [' ', '\u00a0', '.', '-', '(', ')', '/'];
+
+/** SQL: a phone column (bound as ??) with its separators removed (plain REPLACE: the same on every engine). */
+const PHONE_DIGITS_SQL = PHONE_SEPARATORS.reduce((expr, sep) => `replace(${expr}, '${sep}', '')`, '??');
+
+/**
+ * The digits a phone search looks for, whatever the format typed: for a French number its
+ * national significant digits (`+33 6 12 34 56 78`, `0033612345678`, `06.12.34.56.78` and
+ * `0612345678` all give `612345678`), which every stored form contains (`+33612345678`,
+ * `0612345678`, `06 12 34 56 78` once separators are removed); other numbers: their digits.
+ */
+export function phoneSearchDigits(text: string): string {
+  const t = text.trim().replace(/\(0\)/g, '');
+  let digits = t.replace(/\D/g, '');
+  if (t.startsWith('+')) {
+    if (digits.startsWith('33')) digits = digits.slice(2);
+  } else if (digits.startsWith('0033')) {
+    digits = digits.slice(4);
+  } else if (digits.startsWith('0')) {
+    digits = digits.slice(1);
+  }
+  return digits;
+}
 
 /**
  * `--search`: every word must match the email, a first or last name, a phone or the company name.
- * Text that looks like (part of) a phone number is matched on digits, so "06 12 34" finds
- * "+33612345678".
+ * Text that looks like (part of) a phone number is matched on digits on both sides, so
+ * "+33612345678", "06 12 34 56 78" and "06 12 34" all find a phone stored as "0612345678",
+ * "06 12 34 56 78" or "+33612345678" (the platform app stores phones as typed). No index can serve
+ * a substring match: it reads the profiles once (docs/accounts.md has the measured cost).
  */
 function applySearch(qb: Knex.QueryBuilder, search: string): void {
   const text = search.trim();
   if (text === '') throw new InvalidInput('--search needs some text');
   if (PHONE_LIKE.test(text) && /\d{2}/.test(text.replace(/\D/g, ''))) {
-    let digits = text.replace(/\D/g, '');
-    if (!text.startsWith('+') && digits.startsWith('0')) digits = digits.slice(1);
+    const like = `%${escapeLike(phoneSearchDigits(text))}%`;
     qb.where((w) => {
-      whereContains(w, 'u.phone_number', digits, false);
-      whereContains(w, 't.phone_number', digits, true);
+      w.whereRaw(`${PHONE_DIGITS_SQL} like ? escape '!'`, ['u.phone_number', like]);
+      w.orWhereRaw(`${PHONE_DIGITS_SQL} like ? escape '!'`, ['t.phone_number', like]);
       whereContains(w, 'c.email', text, true);
     });
     return;

@@ -54,12 +54,17 @@ export async function withServer<T>(kind: DbKind, fn: (admin: Knex) => Promise<T
   }
 }
 
-/** Creates an empty database on a test server (MySQL: utf8mb4_unicode_ci; PostgreSQL: UTF8). */
-export async function createServerDatabase(kind: DbKind, name: string): Promise<void> {
+/**
+ * Creates an empty database on a test server (MySQL: utf8mb4_unicode_ci; PostgreSQL: UTF8), or with
+ * the server's defaults (as the platform's was) when `serverDefaults`.
+ */
+export async function createServerDatabase(kind: DbKind, name: string, serverDefaults = false): Promise<void> {
   await withServer(kind, (admin) =>
-    kind === 'mysql'
-      ? admin.raw('CREATE DATABASE ?? CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci', [name])
-      : admin.raw("CREATE DATABASE ?? TEMPLATE template0 ENCODING 'UTF8'", [name]),
+    serverDefaults
+      ? admin.raw('CREATE DATABASE ??', [name])
+      : kind === 'mysql'
+        ? admin.raw('CREATE DATABASE ?? CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci', [name])
+        : admin.raw("CREATE DATABASE ?? TEMPLATE template0 ENCODING 'UTF8'", [name]),
   );
 }
 
@@ -84,6 +89,8 @@ export interface TestDb {
 }
 
 export interface TestDbOptions {
+  /** MySQL: create the database with the server's defaults (as the platform's was), not utf8mb4_unicode_ci. */
+  serverDefaults?: boolean;
   /** Run the migrations (default true). */
   migrate?: boolean;
   /** Insert the default roles (default true when migrating). */
@@ -95,7 +102,7 @@ export async function createTestDb(kind: DbKind, options: TestDbOptions = {}): P
   const dir = mkdtempSync(path.join(os.tmpdir(), `${id}-`));
   let url: string;
   if (kind !== 'sqlite') {
-    await createServerDatabase(kind, id);
+    await createServerDatabase(kind, id, options.serverDefaults);
     url = `${serverUrl(kind)}/${id}`;
   } else {
     url = `sqlite:${path.join(dir, 'test.sqlite3')}`;

@@ -316,4 +316,13 @@ export const postgresEngine: Engine = {
   tableOptions() {
     /* PostgreSQL tables take no engine or charset options */
   },
+
+  // `db adopt` on PostgreSQL: its introspection (information_schema/pg_catalog) and adoption parts
+  // (src/db/adopt/engine.ts says what they are) are still to write.
+  introspect: async () => {
+    throw new Unavailable('db adopt is not supported on PostgreSQL yet (its schema introspection is still to write)', { code: 'not_supported' });
+  },
+  adoption: async () => {
+    throw new Unavailable('db adopt is not supported on PostgreSQL yet', { code: 'not_supported' });
+  },
 };
