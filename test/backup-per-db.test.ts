@@ -8,7 +8,7 @@
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDb, tableCounts, testedKinds, type TestDb } from './helpers/db.js';
+import { createTestDb, testedKinds, tableCounts, type TestDb } from './helpers/db.js';
 import { run, runJson } from './helpers/cli.js';
 import { takeBackup } from '../src/backup/dump.js';
 import { SAFETY_PREFIX } from '../src/backup/files.js';

@@ -134,7 +134,9 @@ describe('psql script reader (no database)', () => {
     expect(classifyPgStatement('GRANT SELECT ON TABLE public.t TO app').action).toBe('skip');
     expect(classifyPgStatement('CREATE TABLE public.t (id int)').action).toBe('run');
     expect(classifyPgStatement('CREATE VIEW public.v AS SELECT 1').action).toBe('refuse');
-    expect(classifyPgStatement('CREATE FUNCTION public.f() RETURNS int AS $$ SELECT 1 $$ LANGUAGE sql').action).toBe('refuse');
+    expect(classifyPgStatement('CREATE FUNCTION public.f() RETURNS int AS $$ SELECT 1 $$ LANGUAGE sql').action).toBe('function');
+    expect(classifyPgStatement('CREATE EXTENSION IF NOT EXISTS unaccent WITH SCHEMA public').action).toBe('extension');
+    expect(classifyPgStatement('CREATE TRIGGER t BEFORE INSERT ON public.t FOR EACH ROW EXECUTE FUNCTION public.f()').action).toBe('refuse');
   });
 
   it('post-data: keys built as indexes first, foreign keys know their table, index definitions lose the schema', () => {
@@ -209,6 +211,33 @@ describe.runIf(pg)('PostgreSQL backup and restore', () => {
       }
     } finally {
       await other.drop();
+    }
+  });
+
+  it('a dump needing functions and extensions creates them where missing, and a failed restore removes them again', async () => {
+    const dump = path.join(db.dir, 'with-functions.sql');
+    writeFileSync(dump, stockDump(db));
+    const objects = async (k: Knex) => {
+      const f = await rawRows<{ n: string }>(k, "SELECT count(*)::text AS n FROM pg_proc WHERE proname = 'bt_fold'");
+      const e = await rawRows<{ n: string }>(k, "SELECT count(*)::text AS n FROM pg_extension WHERE extname = 'unaccent'");
+      return [Number(f[0]!.n), Number(e[0]!.n)];
+    };
+    const ok = await createTestDb('postgres', { migrate: false });
+    const bad = await createTestDb('postgres', { migrate: false });
+    try {
+      const r = await run(['restore', dump, '--yes', '--dir', path.join(ok.dir, 'b')], { url: ok.url });
+      expect(r.code, r.stderr).toBe(0);
+      expect(await objects(ok.knex)).toEqual(await objects(db.knex));
+      // The same dump with a duplicate email: refused, and nothing it created stays.
+      writeFileSync(dump, stockDump(db).toString('utf8').split('user2.test@example.fr').join("user1.o'brien@example.fr"));
+      const before = await objects(bad.knex);
+      const f = await run(['restore', dump, '--yes', '--dir', path.join(bad.dir, 'b')], { url: bad.url });
+      expect(f.code, f.stderr).toBe(4);
+      expect(await objects(bad.knex)).toEqual(before);
+      expect(await helperDatabases(bad)).toEqual([]);
+    } finally {
+      await ok.drop();
+      await bad.drop();
     }
   });
 

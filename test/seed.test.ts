@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Knex } from 'knex';
-import { createTestDb, tableCounts, testedKinds, type TestDb } from './helpers/db.js';
+import { createTestDb, testedKinds, tableCounts, type TestDb } from './helpers/db.js';
 import { run, runJson } from './helpers/cli.js';
 import { checkInvariants } from '../src/domain/demo/checks.js';
 import { DEMO_TABLES } from '../src/domain/demo/generator.js';

@@ -155,7 +155,7 @@ export async function describePgTables(conn: PgSession, schema: string, only?: s
         const seq = mySeqs.find((s) => s.col === c.name && s.dep === 'i');
         let definition = c.type;
         if (c.collation) definition += ` COLLATE ${c.collation}`;
-        if (c.generated === 's') definition += ` GENERATED ALWAYS AS ${c.def} STORED`;
+        if (c.generated === 's') definition += ` GENERATED ALWAYS AS (${c.def}) STORED`;
         else if (c.identity === 'a' || c.identity === 'd') {
           definition += ` GENERATED ${c.identity === 'a' ? 'ALWAYS' : 'BY DEFAULT'} AS IDENTITY${seq ? ` (${sequenceOptions(seq, true)})` : ''}`;
         } else if (c.def !== null) definition += ` DEFAULT ${c.def}`;
@@ -235,6 +235,66 @@ export async function readSequences(conn: PgSession, specs: PgTableSpec[]): Prom
   }
 }
 
+/**
+ * What the tables rely on outside themselves: the extensions of the database and the functions of
+ * the live schema (bt_fold(), which expression indexes are built on). Each is written after a
+ * `-- pre extension "<name>"` / `-- pre function "<signature>"` line: psql runs them as they are
+ * (IF NOT EXISTS, OR REPLACE), a restore creates only what the database lacks.
+ */
+export interface PgObject {
+  kind: 'extension' | 'function';
+  /** Extension name, or function signature as regprocedure prints it (`bt_fold(text)`). */
+  name: string;
+  sql: string;
+}
+
+export async function describePgObjects(conn: PgSession, schema: string): Promise<{ objects: PgObject[]; skipped: string[] }> {
+  const ext = await rows<{ name: string; schema: string }>(
+    conn,
+    "SELECT e.extname AS name, n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname <> 'plpgsql' ORDER BY 1",
+  );
+  const fns = await rows<{ sig: string; kind: string; def: string | null }>(
+    conn,
+    `SELECT p.oid::regprocedure::text AS sig, p.prokind AS kind, CASE WHEN p.prokind IN ('f', 'p') THEN pg_get_functiondef(p.oid) END AS def
+       FROM pg_proc p
+      WHERE p.pronamespace = to_regnamespace($1)
+        AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
+      ORDER BY 1`,
+    [qi(schema)],
+  );
+  return {
+    objects: [
+      ...ext.map((e): PgObject => ({ kind: 'extension', name: e.name, sql: `CREATE EXTENSION IF NOT EXISTS ${qi(e.name)} WITH SCHEMA ${qi(e.schema)}` })),
+      ...fns.filter((f) => f.def).map((f): PgObject => ({ kind: 'function', name: f.sig, sql: f.def!.trimEnd() })),
+    ],
+    skipped: fns.filter((f) => !f.def).map((f) => f.sig),
+  };
+}
+
+export const PRE_OBJECTS_END = '-- end of database objects';
+
+export function objectsText(objects: PgObject[]): string {
+  return objects.map((o) => `-- pre ${o.kind} ${JSON.stringify(o.name)}\n${o.sql};\n`).join('') + PRE_OBJECTS_END + '\n';
+}
+
+/** The database objects of a backup's header, as objectsText wrote them (none in older files). */
+export function parseObjects(header: string): PgObject[] {
+  const end = header.indexOf(`\n${PRE_OBJECTS_END}\n`);
+  if (end < 0) return [];
+  return parseBlocks(header.slice(0, end + 1), /^-- pre (extension|function) ("(?:[^"\\]|\\.)*")\n/gm).map((b) => ({ kind: b.kind as PgObject['kind'], name: b.label, sql: b.sql }));
+}
+
+/** Statements each after a `-- <word> <kind> "<label>"` line, up to the next such line. */
+function parseBlocks(block: string, re: RegExp): Array<{ kind: string; label: string; sql: string }> {
+  const heads: Array<{ at: number; after: number; kind: string; label: string }> = [];
+  for (let m = re.exec(block); m; m = re.exec(block)) heads.push({ at: m.index, after: m.index + m[0].length, kind: m[1]!, label: JSON.parse(m[2]!) as string });
+  return heads.map((h, i) => ({
+    kind: h.kind,
+    label: h.label,
+    sql: block.slice(h.after, i + 1 < heads.length ? heads[i + 1]!.at : block.length).trimEnd().replace(/;$/, ''),
+  }));
+}
+
 /** The pre-data of the given tables: sequences, then tables, then OWNED BY. */
 export function preData(specs: PgTableSpec[]): string {
   let out = '';
@@ -283,14 +343,5 @@ export function postDataText(stmts: PostStatement[]): string {
 export function parsePostData(text: string): PostStatement[] {
   const end = text.indexOf(`\n${POST_DATA_END}\n`);
   const block = end < 0 ? text : text.slice(0, end + 1);
-  const re = /^-- post (setval|key|index|foreign-key) ("(?:[^"\\]|\\.)*")\n/gm;
-  const heads: Array<{ at: number; after: number; kind: PostStatement['kind']; table: string }> = [];
-  for (let m = re.exec(block); m; m = re.exec(block)) {
-    heads.push({ at: m.index, after: m.index + m[0].length, kind: m[1] as PostStatement['kind'], table: JSON.parse(m[2]!) as string });
-  }
-  return heads.map((h, i) => ({
-    kind: h.kind,
-    table: h.table,
-    sql: block.slice(h.after, i + 1 < heads.length ? heads[i + 1]!.at : block.length).trimEnd().replace(/;$/, ''),
-  }));
+  return parseBlocks(block, /^-- post (setval|key|index|foreign-key) ("(?:[^"\\]|\\.)*")\n/gm).map((b) => ({ kind: b.kind as PostStatement['kind'], table: b.label, sql: b.sql }));
 }

@@ -24,7 +24,7 @@ import { copyStreams } from '../../../db/engines/postgres/copy.js';
 import { trailerLine, type DumpedTable, type DumpHooks, type DumpResultBase } from '../../dump-types.js';
 import { closeQuietly, destroy, openPg, q, qi, ql, rows, type PgSession } from './conn.js';
 import { CopyToCanonical } from './copy-text.js';
-import { describePgTables, listPgTables, postData, postDataText, preData, readSequences, type PgTableSpec } from './catalog.js';
+import { describePgObjects, describePgTables, listPgTables, objectsText, postData, postDataText, preData, readSequences, type PgTableSpec } from './catalog.js';
 
 /** Target size of one gzip member. */
 const MEMBER_BYTES = 2 << 20;
@@ -159,6 +159,10 @@ export async function dumpPostgres(target: PostgresTarget, writer: GzipWriter, h
         '',
       ].join('\n') + '\n',
     );
+    // The extensions and functions the tables rely on (bt_fold() under the city indexes).
+    const { objects, skipped } = await describePgObjects(conn, schema);
+    if (skipped.length) hooks.onWarning?.(`aggregates and other routines pg_get_functiondef cannot print are not part of the backup: ${skipped.join(', ')}`);
+    header.text(objectsText(objects) + '\n');
     header.text(preData(specs) + '\n');
     writer.push(header.take(), 'header');
 

@@ -94,19 +94,22 @@ export const postgresBackup: BackupEngine = {
       );
     }
     const scratch = helperDatabase(VERIFY_PREFIX, target.database || 'postgres');
-    const { loadBackupPg } = await import('./load.js');
+    const { dropCreated, loadBackupPg } = await import('./load.js');
     const { dropHelperSchema } = await import('./restore.js');
     const { liveSchema } = await import('./dump.js');
     const admin = await openPg(target, { application: 'billettigue verify' });
+    const created: string[] = [];
     try {
       const live = await liveSchema(admin);
       await q(admin, `CREATE SCHEMA ${qi(scratch)}`);
       onStep?.(`loading into scratch schema ${scratch}`);
-      const r = await loadBackupPg({ target, schema: scratch, live, file, manifest, onStep, outsideForeignKeys: 'skip' });
+      const r = await loadBackupPg({ target, schema: scratch, live, file, manifest, onStep, outsideForeignKeys: 'skip', created });
       return new Set(r.tables.filter((x) => x.verified).map((x) => x.name));
     } finally {
       await closeQuietly(admin);
       await dropHelperSchema(target, scratch);
+      // A deep verify changes nothing: what it had to create for the scratch copy goes too.
+      await dropCreated(target, created);
     }
   },
 

@@ -28,7 +28,7 @@ import { pauseAt } from '../../pause.js';
 import { copyStreams } from '../../../db/engines/postgres/copy.js';
 import type { LoadedTable } from '../types.js';
 import { closeQuietly, destroy, openPg, q, qi, ql, rows, type PgSession } from './conn.js';
-import { describePgTables, parsePostData, type PgTableSpec, type PostStatement } from './catalog.js';
+import { describePgTables, parseObjects, parsePostData, PRE_OBJECTS_END, type PgObject, type PgTableSpec, type PostStatement } from './catalog.js';
 import { pgMigrations, readPgTable } from './dump.js';
 
 export interface PgLoadResult {
@@ -51,6 +51,12 @@ export interface PgLoadOptions {
   onStep?: (message: string) => void;
   onWarning?: (message: string) => void;
   onConnection?: (conn: PgSession) => void;
+  /**
+   * Filled with the DROP statements of what the load had to create in the live database
+   * (extensions, functions the tables rely on, when missing): the caller runs them if the restore
+   * does not go through (and after a dry run or a deep verify), so that nothing changes.
+   */
+  created: string[];
   /**
    * A foreign key towards a table the backup does not hold (a --tables backup): `refuse` it
    * (a restore: exit 4, restoring those tables alone would break it) or `skip` it (deep verify).
@@ -85,6 +91,71 @@ export function translatePgLoadError(err: unknown, table: string): unknown {
   if (e?.code === '23514' || e?.code === '23502') return new IntegrityError(`the backup violates a constraint of table ${table}: ${why}; nothing was changed`, { code: 'check_in_backup', cause: err });
   if (typeof e?.code === 'string' && /^22/.test(e.code)) return new IntegrityError(`table ${table}: the backup's rows did not load (${why}); nothing was changed`, { code: 'load_failed', cause: err });
   return err;
+}
+
+/** The functions of the live schema (oids), to tell which a statement created. */
+async function liveFunctions(conn: PgSession, live: string): Promise<Set<string>> {
+  const r = await rows<{ oid: string }>(conn, 'SELECT p.oid::text AS oid FROM pg_proc p WHERE p.pronamespace = to_regnamespace($1)', [qi(live)]);
+  return new Set(r.map((x) => x.oid));
+}
+
+/** DROP statements of the functions created since `before`. */
+async function dropsOfNewFunctions(conn: PgSession, live: string, before: Set<string>): Promise<string[]> {
+  const r = await rows<{ oid: string; drop: string }>(
+    conn,
+    "SELECT p.oid::text AS oid, format('DROP FUNCTION IF EXISTS %I.%I(%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)) AS drop FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.pronamespace = to_regnamespace($1)",
+    [qi(live)],
+  );
+  return r.filter((x) => !before.has(x.oid)).map((x) => x.drop);
+}
+
+/**
+ * An extension of the backup: created when the database lacks it (recorded for undoing).
+ * Extensions are database-wide: one already there is the one the tables will use.
+ */
+async function ensureExtension(conn: PgSession, o: PgLoadOptions, name: string, sql: string): Promise<void> {
+  const [have] = await rows<{ n: string }>(conn, 'SELECT count(*)::text AS n FROM pg_extension WHERE extname = $1', [name]);
+  if (Number(have?.n)) return;
+  await q(conn, sql);
+  o.created.push(`DROP EXTENSION IF EXISTS ${qi(name)}`);
+}
+
+/**
+ * The extensions and functions of our backup's header, created only where missing: the live
+ * database's own functions stay as they are (its indexes are built on them).
+ */
+export async function ensureObjects(conn: PgSession, o: PgLoadOptions, objects: PgObject[]): Promise<void> {
+  for (const x of objects) {
+    if (x.kind === 'extension') await ensureExtension(conn, o, x.name, x.sql);
+    else {
+      const [have] = await rows<{ ok: boolean }>(conn, 'SELECT to_regprocedure($1) IS NOT NULL AS ok', [x.name]);
+      if (have?.ok) continue;
+      const before = await liveFunctions(conn, o.live);
+      await q(conn, x.sql);
+      o.created.push(...(await dropsOfNewFunctions(conn, o.live, before)));
+    }
+  }
+}
+
+/** Runs the DROP statements of what a load created in the live database (last first), quietly. */
+export async function dropCreated(target: PostgresTarget, created: string[]): Promise<void> {
+  if (created.length === 0) return;
+  let conn: PgSession | undefined;
+  try {
+    conn = await openPg(target, { application: 'billettigue restore cleanup' });
+    for (const sql of [...created].reverse()) await q(conn, sql).catch(() => undefined);
+  } catch {
+    /* best effort: the objects are harmless and the next restore finds them present */
+  } finally {
+    await closeQuietly(conn);
+  }
+}
+
+/** The header without its database objects (those are created apart, only where missing). */
+function withoutObjects(header: string): string {
+  const start = header.search(/^-- pre (extension|function) /m);
+  const end = header.indexOf(`\n${PRE_OBJECTS_END}\n`);
+  return start < 0 || end < 0 ? header : header.slice(0, start) + header.slice(end + PRE_OBJECTS_END.length + 2);
 }
 
 /** `PRIMARY KEY (a, b)` / `UNIQUE (a)` with plain columns: built as an index first (SHARE lock). */
@@ -236,7 +307,8 @@ export async function loadBackupPg(o: PgLoadOptions): Promise<PgLoadResult> {
   try {
     o.onStep?.('creating tables');
     const header = (await readSection(o.file, 0, m.file.header_length)).toString('utf8');
-    await q(control, header);
+    await ensureObjects(control, o, parseObjects(header));
+    await q(control, withoutObjects(header));
     const footer = (await readSection(o.file, m.file.footer_offset, m.file.size - m.file.footer_offset)).toString('utf8');
     const post = parsePostData(footer);
     const specs = new Map((await describePgTables(control, o.schema)).map((s) => [s.name, s]));
@@ -410,7 +482,8 @@ export function requalify(sql: string, src: string, dst: string, relations: Set<
   });
 }
 
-type Action = 'run' | 'skip' | 'refuse';
+/** run in the staging schema, skip, refuse, or create in the live database only when missing. */
+type Action = 'run' | 'skip' | 'refuse' | 'extension' | 'function';
 
 /** Statements about billettigue's own helper schemas (an undo copy pg_dump dumped along): not restored. */
 const HELPER_SCHEMA = /(?:^|[\s('"])"?bt_(?:undo|restore|verify)_[A-Za-z0-9_]+"?\./;
@@ -434,7 +507,9 @@ export function classifyPgStatement(sql: string): { action: Action; what: string
   if (/^ALTER (TABLE|SEQUENCE|INDEX)\b/i.test(s)) return { action: 'run', what };
   if (/^SELECT pg_catalog\.setval\(/i.test(s)) return { action: 'run', what };
   if (/^COMMENT ON (TABLE|COLUMN|INDEX|CONSTRAINT|SEQUENCE)\b/i.test(s)) return { action: 'run', what };
-  if (/^CREATE EXTENSION IF NOT EXISTS\b/i.test(s)) return { action: 'run', what };
+  if (/^CREATE EXTENSION\b/i.test(s)) return { action: 'extension', what };
+  if (/^CREATE (OR REPLACE )?(FUNCTION|PROCEDURE)\b/i.test(s)) return { action: 'function', what };
+  if (/^COMMENT ON (FUNCTION|PROCEDURE)\b/i.test(s)) return { action: 'skip', what };
   return { action: 'refuse', what };
 }
 
@@ -507,6 +582,23 @@ export async function loadDumpPg(o: PgLoadOptions): Promise<PgLoadResult> {
         }
         if (k.action === 'refuse') {
           throw new InvalidInput(`the dump contains a statement billettigue does not restore ("${k.what}…"): only tables, sequences, indexes, constraints and their rows are restored`);
+        }
+        if (k.action === 'extension') {
+          const name = /^CREATE\s+EXTENSION\s+(?:IF\s+NOT\s+EXISTS\s+)?("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)/i.exec(sql)?.[1];
+          if (name) await ensureExtension(conn, o, identName(name), sql);
+          continue;
+        }
+        if (k.action === 'function') {
+          // The live database's function of the same signature stays (its indexes are built on it).
+          const before = await liveFunctions(conn, o.live);
+          try {
+            await q(conn, sql.replace(/^CREATE\s+OR\s+REPLACE\s+/i, 'CREATE '));
+          } catch (err) {
+            if ((err as { code?: string }).code === '42723') continue; // duplicate_function
+            throw err;
+          }
+          o.created.push(...(await dropsOfNewFunctions(conn, o.live, before)));
+          continue;
         }
         current = rel?.name ?? current;
         try {

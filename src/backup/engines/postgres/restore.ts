@@ -23,7 +23,7 @@ import type { EngineRestoreOptions, LoadedTable, RestoreHooks, RestoreReport, Un
 import { listPgTables } from './catalog.js';
 import { closeQuietly, destroy, openPg, q, qi, rows, type PgSession } from './conn.js';
 import { liveSchema, pgMigrations } from './dump.js';
-import { loadBackupPg, loadDumpPg, type PgLoadResult } from './load.js';
+import { dropCreated, loadBackupPg, loadDumpPg, type PgLoadResult } from './load.js';
 
 export type PgRestoreOptions = EngineRestoreOptions & { target: PostgresTarget };
 
@@ -170,11 +170,16 @@ export async function restorePostgres(o: PgRestoreOptions): Promise<RestoreRepor
   let swapped = false;
   let finished = false;
   const loaders: PgSession[] = [];
+  /** DROP statements of the extensions and functions the load had to create in the live database. */
+  const created: string[] = [];
   o.hooks.onAbort?.(async () => {
     if (finished) return;
     for (const c of loaders) destroy(c);
     if (swapping) await swapping.catch(() => undefined);
-    if (!swapped) await dropHelperSchema(o.target, staging);
+    if (!swapped) {
+      await dropHelperSchema(o.target, staging);
+      await dropCreated(o.target, created);
+    }
   });
   try {
     await q(admin, `CREATE SCHEMA ${qi(staging)}`);
@@ -190,6 +195,7 @@ export async function restorePostgres(o: PgRestoreOptions): Promise<RestoreRepor
       onStep: o.hooks.onStep,
       onWarning: o.hooks.onWarning,
       onConnection: (c) => loaders.push(c),
+      created,
     });
     const migrationsApplied = await o.migrateUp(load.migrations, staging);
     const stagingTables = (await listPgTables(admin, staging)).map((t) => t.name);
@@ -213,6 +219,7 @@ export async function restorePostgres(o: PgRestoreOptions): Promise<RestoreRepor
     checkAgainstManifest(o.manifest, stagingTables, load, migrationsApplied);
     if (o.dryRun) {
       await q(admin, `DROP SCHEMA ${qi(staging)} CASCADE`);
+      await dropCreated(o.target, created);
       finished = true;
       return { staging, undo: null, tables: load.tables, method: load.method, migrations: load.migrations, migrationsApplied, swapped: false, postSwapCheck: 'dry run: nothing swapped', movedAside };
     }
@@ -253,6 +260,7 @@ export async function restorePostgres(o: PgRestoreOptions): Promise<RestoreRepor
       for (const c of loaders) destroy(c);
       o.hooks.onStep?.('cleaning up the staging schema');
       if (!(await dropHelperSchema(o.target, staging))) o.hooks.onWarning?.(`the staging schema ${staging} could not be dropped: \`billettigue restore --clean-leftovers --yes\` removes it`);
+      await dropCreated(o.target, created);
       finished = true;
     }
     throw err;
