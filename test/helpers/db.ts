@@ -41,17 +41,20 @@ export interface TestDbOptions {
   migrate?: boolean;
   /** Insert the default roles (default true when migrating). */
   roles?: boolean;
+  /** MySQL server URL without database (default: mysqlServerUrl(); the cluster tests pass a node's). */
+  server?: string;
 }
 
 export async function createTestDb(kind: DbKind, options: TestDbOptions = {}): Promise<TestDb> {
   const id = `bt_test_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
   const dir = mkdtempSync(path.join(os.tmpdir(), `${id}-`));
   let url: string;
+  const server = options.server ?? mysqlServerUrl();
   if (kind === 'mysql') {
-    const admin = await connect(parseDatabaseUrl(mysqlServerUrl(), '--db'), { noDatabase: true });
+    const admin = await connect(parseDatabaseUrl(server, '--db'), { noDatabase: true });
     await admin.raw('CREATE DATABASE ?? CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci', [id]);
     await admin.destroy();
-    url = `${mysqlServerUrl()}/${id}`;
+    url = `${server}/${id}`;
   } else {
     url = `sqlite:${path.join(dir, 'test.sqlite3')}`;
   }
@@ -70,7 +73,7 @@ export async function createTestDb(kind: DbKind, options: TestDbOptions = {}): P
     async drop() {
       await knex.destroy();
       if (kind === 'mysql') {
-        const admin = await connect(parseDatabaseUrl(mysqlServerUrl(), '--db'), { noDatabase: true });
+        const admin = await connect(parseDatabaseUrl(server, '--db'), { noDatabase: true });
         await admin.raw('DROP DATABASE IF EXISTS ??', [id]);
         await admin.destroy();
       }

@@ -29,6 +29,7 @@ import { closeQuietly, openMysql, quoteId, rows, run, type OkPacket, type RawCon
 import { openDecompressed, readSection } from '../../reader.js';
 import { classifyStatement, splitStatements } from '../../sql-split.js';
 import { pauseAt } from '../../pause.js';
+import { rulesOf } from './rules.js';
 
 export interface LoadResult {
   tables: LoadedTable[];
@@ -55,6 +56,17 @@ export interface LoadOptions {
 
 /** Tables with at least this many rows get their secondary indexes and foreign keys after the load. */
 export const DEFER_INDEXES_FROM_ROWS = 20_000;
+
+/** The threshold in force: BILLETTIGUE_DEFER_INDEXES_FROM_ROWS (tests lower it to keep data small). */
+export function deferIndexesFromRows(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.BILLETTIGUE_DEFER_INDEXES_FROM_ROWS;
+  if (raw === undefined || raw === '') return DEFER_INDEXES_FROM_ROWS;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < 1) {
+    throw new InvalidInput(`BILLETTIGUE_DEFER_INDEXES_FROM_ROWS=${raw} is invalid: expected a whole number of rows >= 1`);
+  }
+  return n;
+}
 
 /** Tables loading at once: the server overlaps one table's I/O with another's parsing. */
 export function defaultJobs(): number {
@@ -85,9 +97,9 @@ async function localInfileAllowed(conn: RawConnection): Promise<boolean> {
  * The INSERT text as a LOAD DATA source, with real back-pressure: mysql2 writes every chunk to
  * the socket as soon as it has it, so the source waits while the socket holds more than 4 MiB.
  */
-function infileSource(conn: RawConnection, chunks: AsyncIterable<Buffer>): Readable {
+function infileSource(conn: RawConnection, chunks: AsyncIterable<Buffer> | Iterable<Buffer>): Readable {
   const sock = (conn as unknown as { stream: NodeJS.WritableStream & { writableLength: number } }).stream;
-  const it = chunks[Symbol.asyncIterator]();
+  const it = Symbol.asyncIterator in chunks ? chunks[Symbol.asyncIterator]() : chunks[Symbol.iterator]();
   return new Readable({
     highWaterMark: 1 << 16,
     read() {
@@ -116,7 +128,32 @@ function parseInfo(r: OkPacket): LoadDataOutcome {
   return { records: Number(m[1]), skipped: Number(m[3]), warnings: Number(m[4]) };
 }
 
-async function loadData(conn: RawConnection, table: string, columns: string[] | null, chunks: AsyncIterable<Buffer>): Promise<LoadDataOutcome> {
+/**
+ * A table's INSERT statements as LOAD DATA runs of at most `bytes` each, every run its own
+ * transaction (a bounded write set on a cluster). A statement is never cut: a run holds at least one.
+ */
+async function loadDataInRuns(conn: RawConnection, table: string, columns: string[] | null, chunks: AsyncIterable<Buffer>, bytes: number): Promise<LoadDataOutcome> {
+  const total: LoadDataOutcome = { records: 0, skipped: 0, warnings: 0 };
+  let batch: Buffer[] = [];
+  let size = 0;
+  const flush = async () => {
+    if (batch.length === 0) return;
+    const outcome = await loadData(conn, table, columns, batch);
+    batch = [];
+    size = 0;
+    await failOnWarnings(conn, table, outcome, null);
+    total.records += outcome.records;
+  };
+  for await (const stmt of splitStatements(chunks, 'mysql')) {
+    if (size > 0 && size + stmt.length > bytes) await flush();
+    batch.push(stmt);
+    size += stmt.length;
+  }
+  await flush();
+  return total;
+}
+
+async function loadData(conn: RawConnection, table: string, columns: string[] | null, chunks: AsyncIterable<Buffer> | Iterable<Buffer>): Promise<LoadDataOutcome> {
   const cols = columns ? ` (${columns.map(quoteId).join(', ')})` : '';
   const r = await run<OkPacket>(conn, {
     sql: `LOAD DATA LOCAL INFILE 'billettigue:${table.replace(/'/g, '')}' INTO TABLE ${quoteId(table)} ${LOAD_DATA_FORMAT}${cols}`,
@@ -196,6 +233,9 @@ export async function loadBackupMysql(o: LoadOptions): Promise<LoadResult> {
   const m = o.manifest!;
   const control = await openSession(o);
   const conns: RawConnection[] = [];
+  const rules = rulesOf(control);
+  const writeSet = await rules.writeSetBytes(control);
+  const deferFrom = deferIndexesFromRows();
   try {
     o.onStep?.('creating tables');
     const header = await readSection(o.file, 0, m.file.header_length);
@@ -209,7 +249,7 @@ export async function loadBackupMysql(o: LoadOptions): Promise<LoadResult> {
       const sql = creates.get(t.name);
       if (!sql) throw new IntegrityError(`the backup has no CREATE TABLE for ${t.name}: the file does not match its manifest`, { code: 'file_mismatch' });
       // Deferring indexes pays off for big tables; small ones are created whole (fewer DDLs).
-      const split = t.rows >= DEFER_INDEXES_FROM_ROWS ? splitCreateTable(sql) : null;
+      const split = t.rows >= deferFrom ? splitCreateTable(sql) : null;
       splits.set(t.name, split);
       await run(control, split ? split.base : sql);
     }
@@ -239,7 +279,7 @@ export async function loadBackupMysql(o: LoadOptions): Promise<LoadResult> {
             const useLoadData = infile && t.load === 'load-data' && !(split && hasBinaryColumns(split));
             if (useLoadData) {
               methods.add('load-data');
-              const outcome = await loadData(conn, t.name, t.columns, chunks);
+              const outcome = writeSet === null ? await loadData(conn, t.name, t.columns, chunks) : await loadDataInRuns(conn, t.name, t.columns, chunks, writeSet);
               await failOnWarnings(conn, t.name, outcome, t.rows);
             } else {
               methods.add('statements');
@@ -249,8 +289,12 @@ export async function loadBackupMysql(o: LoadOptions): Promise<LoadResult> {
           // Build the secondary indexes and hash the rows at the same time: an in-place ALTER
           // lets reads run once it has started (the hash waits a moment so that the ALTER takes
           // its metadata lock first; otherwise the ALTER would wait for the hash to finish).
+          // Not where DDL aborts readers (a cluster's TOI): there the index comes first.
           let h: { rows: number; sha256: string };
-          if (split && split.keys.length) {
+          if (split && split.keys.length && !rules.alterAlongsideReads) {
+            await addKeys(conn, split);
+            h = await hashMysqlTable(hashConn, spec);
+          } else if (split && split.keys.length) {
             const altering = addKeys(conn, split);
             await Promise.race([altering.catch(() => undefined), new Promise((r) => setTimeout(r, 250))]);
             const hashing = hashMysqlTable(hashConn, spec);
@@ -314,6 +358,7 @@ function stripLeading(sql: string): string {
 export async function loadDumpMysql(o: LoadOptions): Promise<LoadResult> {
   const conn = await openSession(o);
   try {
+    const writeSet = await rulesOf(conn).writeSetBytes(conn);
     const infile = await localInfileAllowed(conn);
     if (!infile) o.onWarning?.('the server does not allow LOAD DATA LOCAL INFILE (local_infile=OFF): loading with INSERT statements, which is slower');
     const splits = new Map<string, SplitTable | null>();
@@ -332,7 +377,7 @@ export async function loadDumpMysql(o: LoadOptions): Promise<LoadResult> {
     }) as AsyncIterable<Buffer>;
 
     // A LOAD DATA in progress for one table: statements are fed to it until another kind comes.
-    let feed: { table: string; push: (b: Buffer | null) => Promise<void>; result: Promise<LoadDataOutcome> } | null = null;
+    let feed: { table: string; bytes: number; push: (b: Buffer | null) => Promise<void>; result: Promise<LoadDataOutcome> } | null = null;
     const endFeed = async () => {
       if (!feed) return;
       const f = feed;
@@ -369,6 +414,7 @@ export async function loadDumpMysql(o: LoadOptions): Promise<LoadResult> {
       result.then(settle, settle);
       feed = {
         table,
+        bytes: 0,
         result,
         push: async (b) => {
           pending.push(b);
@@ -383,7 +429,9 @@ export async function loadDumpMysql(o: LoadOptions): Promise<LoadResult> {
 
     for await (const stmt of splitStatements(source, 'mysql')) {
       const k = classifyStatement(stmt);
-      if (feed && !(k.kind === 'insert' && k.plain && k.table === (feed as { table: string }).table)) await endFeed();
+      const current = feed as { table: string; bytes: number } | null;
+      // Another statement, another table, or a full write set (a cluster): this LOAD DATA ends.
+      if (current && !(k.kind === 'insert' && k.plain && k.table === current.table && (writeSet === null || current.bytes + stmt.length <= writeSet))) await endFeed();
       switch (k.kind) {
         case 'skip':
           break;
@@ -414,7 +462,9 @@ export async function loadDumpMysql(o: LoadOptions): Promise<LoadResult> {
           if (k.plain && infile && !(split && hasBinaryColumns(split)) && !(split && split.columns.some((c) => c.generated))) {
             methods.add('load-data');
             if (!feed) startFeed(k.table, null);
-            await (feed as unknown as { push: (b: Buffer) => Promise<void> }).push(stmt);
+            const f = feed as unknown as { bytes: number; push: (b: Buffer) => Promise<void> };
+            f.bytes += stmt.length;
+            await f.push(stmt);
           } else {
             methods.add('statements');
             try {
