@@ -230,9 +230,17 @@ cmd_status() {
   return $ok
 }
 
+# One up or down at a time (two test runs starting the cluster at once would share a datadir).
+serialize() {
+  if command -v flock >/dev/null; then
+    exec 9>"$DIR.lock"
+    flock 9
+  fi
+}
+
 case "${1:-}" in
-  up) cmd_up ;;
-  down) cmd_down ;;
+  up) serialize; cmd_up ;;
+  down) serialize; cmd_down ;;
   status) cmd_status ;;
   *)
     echo "usage: $0 up|down|status" >&2

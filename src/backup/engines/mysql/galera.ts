@@ -11,8 +11,9 @@
  *   The owner also holds GET_LOCK on its own node: there, the server knows at once whether the
  *   owner's connection is gone. A restore checks it still holds the lock just before its swap.
  * - Write sets are bounded (wsrep_max_ws_size) and a big one holds up commits on every node while
- *   it is certified and applied: a table loads in LOAD DATA chunks (one transaction each) of at
- *   most BILLETTIGUE_MAX_WRITE_SET bytes of rows (default 4 MiB; never over half wsrep_max_ws_size).
+ *   it is certified and applied: a table loads in chunks (one transaction each) of at most
+ *   BILLETTIGUE_MAX_WRITE_SET bytes of rows (default 256 KiB; never over half wsrep_max_ws_size),
+ *   and waits while another node has more than PACE_QUEUE write sets received and not applied.
  * - DDL runs in total order (TOI) on every node and aborts whatever transaction holds a metadata
  *   lock on its table, our own readers included, instead of waiting: an index is never built while
  *   another of our connections reads the table, and before the swap's RENAME TABLE every node is
@@ -28,11 +29,12 @@ import type { MysqlTarget } from '../../../db/config.js';
 import { restoreLockName } from '../../../db/leftovers.js';
 import { driverText } from '../../../db/engines/driver-error.js';
 import { Conflict, InvalidInput } from '../../../domain/errors.js';
-import type { MysqlRules } from './rules.js';
+import type { LoadPacer, MysqlRules } from './rules.js';
 import { closeQuietly, openMysql, rows, run, type OkPacket, type RawConnection } from './conn.js';
+import { deferIndexesFromEnv } from './defer.js';
 
 const MiB = 1 << 20;
-export const DEFAULT_WRITE_SET_BYTES = 4 * MiB;
+export const DEFAULT_WRITE_SET_BYTES = 256 << 10;
 const LOCKS = '`bt_locks`.`locks`';
 
 function envNumber(name: string, fallback: number, min: number, max: number, env: NodeJS.ProcessEnv = process.env): number {
@@ -234,6 +236,45 @@ async function connectNodes(conn: RawConnection, target: MysqlTarget, onWarning?
   return nodes;
 }
 
+/** Write sets a node may have received and not yet applied before a load sends the next one. */
+export const PACE_QUEUE = 2;
+
+/**
+ * Holds a load back while another node lags: a node's own commits wait until it has applied every
+ * write set ordered before them, so its backlog is their latency. Galera's flow control bounds it
+ * too, but in write sets (gcs.fc_limit, often raised), not in time.
+ */
+async function nodePacer(conn: RawConnection, target: MysqlTarget): Promise<LoadPacer> {
+  const others = (await connectNodes(conn, target)).filter((n) => !n.own);
+  let checked = 0;
+  let checking: Promise<void> | null = null;
+  const backlog = async () => {
+    for (;;) {
+      let worst = 0;
+      for (const n of others) {
+        const [q] = await rows<{ Value: string }>(n.conn, "SHOW STATUS LIKE 'wsrep_local_recv_queue'").catch(() => [{ Value: '0' }]);
+        worst = Math.max(worst, Number(q?.Value ?? 0));
+      }
+      if (worst <= PACE_QUEUE) return;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+  return {
+    async wait() {
+      // Loaders running side by side share one check at a time.
+      if (others.length === 0 || Date.now() - checked < 5) return;
+      checking ??= backlog().finally(() => {
+        checked = Date.now();
+        checking = null;
+      });
+      await checking;
+    },
+    async close() {
+      for (const n of others) await closeQuietly(n.conn);
+    },
+  };
+}
+
 export function swapWaitSeconds(env?: NodeJS.ProcessEnv): number {
   return envNumber('BILLETTIGUE_SWAP_WAIT', 30, 0, 86_400, env);
 }
@@ -278,6 +319,12 @@ export const galeraRules: MysqlRules = {
 
   // TOI: the ALTER would abort our own reader of the table (on every node) instead of waiting.
   alterAlongsideReads: false,
+
+  // An index build is DDL: every commit on every node waits for it (seconds for a table of 100k
+  // rows). Rows go into tables with their indexes, unless told otherwise.
+  deferIndexesFrom: () => deferIndexesFromEnv(),
+
+  loadPacer: (conn, target) => nodePacer(conn, target),
 
   async acquireLock(conn, target, options) {
     let lock: Awaited<ReturnType<typeof acquireClusterLock>>;

@@ -11,11 +11,23 @@ import { Conflict } from '../../../domain/errors.js';
 import type { LockOptions, RestoreLock } from '../types.js';
 import { closeQuietly, rows, type RawConnection } from './conn.js';
 import { galeraRules } from './galera.js';
+import { DEFER_INDEXES_FROM_ROWS, deferIndexesFromEnv } from './defer.js';
+
+export interface LoadPacer {
+  wait(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const NO_PACING: LoadPacer = { wait: async () => undefined, close: async () => undefined };
 
 export interface MysqlRules {
   readonly name: 'server' | 'galera';
   /** Most bytes of INSERT text one load transaction carries (null: a table in one LOAD DATA). */
   writeSetBytes(conn: RawConnection): Promise<number | null>;
+  /** Rows of at least this many rows get their secondary indexes after their load (null: never). */
+  deferIndexesFrom(): number | null;
+  /** Paces a load so that other nodes keep up (wait() before each write set); close() when done. */
+  loadPacer(conn: RawConnection, target: MysqlTarget): Promise<LoadPacer>;
   /** May an ALTER TABLE run while another of our connections reads the same table? */
   readonly alterAlongsideReads: boolean;
   /** Takes the one restore/adoption lock of the target's database on `conn` (which it then owns). */
@@ -39,6 +51,8 @@ function heldMessage(target: MysqlTarget, name: string, purpose: string): string
 export const serverRules: MysqlRules = {
   name: 'server',
   writeSetBytes: async () => null,
+  deferIndexesFrom: () => deferIndexesFromEnv() ?? DEFER_INDEXES_FROM_ROWS,
+  loadPacer: async () => NO_PACING,
   // InnoDB builds an index in place while reads go on (the hash overlaps the ALTER).
   alterAlongsideReads: true,
 

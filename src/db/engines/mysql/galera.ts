@@ -57,24 +57,27 @@ export function isGaleraConnection(conn: object): boolean {
   return galeraConnections.has(conn);
 }
 
-/** What a knex pool learnt from its connections (keyed by the pool's config object). */
+/** What a knex pool learnt from its connections, keyed by its pool settings object. */
 interface PoolCluster {
   galera: boolean;
 }
 
 const pools = new WeakMap<object, PoolCluster>();
 
-/** The record a pool's afterCreate fills in; `config` is the object knex keeps as client.config. */
-export function trackPool(config: object): PoolCluster {
+/**
+ * The record a pool's afterCreate fills in. `pool` is the knex config's pool object: knex copies
+ * the config it is given, but keeps that object as client.config.pool.
+ */
+export function trackPool(pool: object): PoolCluster {
   const state: PoolCluster = { galera: false };
-  pools.set(config, state);
+  pools.set(pool, state);
   return state;
 }
 
 /** Is this knex (or transaction) connected to a Galera node? Known once a connection has opened. */
 export function poolIsGalera(knex: { client: unknown }): boolean {
-  const config = (knex.client as { config?: object } | undefined)?.config;
-  return Boolean(config && pools.get(config)?.galera);
+  const pool = (knex.client as { config?: { pool?: object } } | undefined)?.config?.pool;
+  return Boolean(pool && pools.get(pool)?.galera);
 }
 
 /**

@@ -59,8 +59,7 @@ export const mysqlEngine: Engine = {
       connection: mysqlConnection(asMysql(target), options),
       acquireConnectionTimeout: 15000,
     };
-    const cluster = trackPool(config);
-    config.pool = {
+    const pool: NonNullable<Knex.Config['pool']> = {
       min: 0,
       max: options.pool?.max ?? 4,
       afterCreate: (conn: Connection, done: (err: Error | null, conn: unknown) => void) => {
@@ -76,6 +75,8 @@ export const mysqlEngine: Engine = {
         });
       },
     };
+    const cluster = trackPool(pool);
+    config.pool = pool;
     return config;
   },
 
