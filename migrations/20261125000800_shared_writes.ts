@@ -12,15 +12,16 @@
  *   seed's UNIQUE and the lookup. billettigue finds a token by token_hash on MySQL, by token on SQLite.
  * - colis and colis_archive: weight >= 0 (the seed says MIN 0; a colis of weight 0 was refused).
  *   SQLite cannot change a CHECK in place: the table is rebuilt in this migration's transaction
- *   (src/db/sqlite-rebuild.ts), rows, ids, indexes and foreign keys kept.
+ *   (src/db/engines/sqlite/rebuild.ts), rows, ids, indexes and foreign keys kept.
  * down reverses all of it; it refuses (changing nothing) while a colis of weight 0 exists, which
  * the old rule would not hold.
  */
 import type { Knex } from 'knex';
 import { dialectOf } from '../src/db/dialect.js';
 import { Conflict } from '../src/domain/errors.js';
-import { replaceMysqlCheck } from '../src/db/mysql-ddl.js';
-import { rebuildSqliteTable, sqliteTableSql, withCheck } from '../src/db/sqlite-rebuild.js';
+import { withCheck } from '../src/db/introspect.js';
+import { replaceMysqlCheck } from '../src/db/engines/mysql/ddl.js';
+import { rebuildSqliteTable, sqliteTableSql } from '../src/db/engines/sqlite/rebuild.js';
 
 const WEIGHT_CHECKS = [
   ['colis', 'colis_weight_check'],

@@ -17,6 +17,7 @@ import {
   setLocked,
   setRole,
   setVerified,
+  phoneSearchDigits,
   showAccount,
   SORT_FIELDS,
   type AccountSummary,
@@ -85,6 +86,29 @@ describe.each(testedKinds())('accounts domain on %s', (kind) => {
       expect(emails(await listAccounts(db.knex, { search: '_y%', limit: 50 }))).toEqual(['x_y%z@example.fr']);
       expect(emails(await listAccounts(db.knex, { search: '%', limit: 50 }))).toEqual(['x_y%z@example.fr']);
       expect(emails(await listAccounts(db.knex, { search: '!', limit: 50 }))).toEqual([]);
+    });
+
+    it('finds phones stored as the platform app typed them, whatever format is searched', async () => {
+      await makeAccount(db.knex, { email: 'lea@app.fr', phone: '0655555555' });
+      await makeAccount(db.knex, { email: 'paul@app.fr', phone: '06 22 22 22 22' });
+      await makeAccount(db.knex, { email: 'zoe@app.fr', phone: '06.33.33.33.33' });
+      await makeAccount(db.knex, { email: 'car@app.fr', role: 'transporteur', phone: '+33 6 44 44 44 44' });
+      for (const [search, expected] of [
+        ['+33655555555', 'lea@app.fr'],
+        ['06 55 55 55 55', 'lea@app.fr'],
+        ['0655555555', 'lea@app.fr'],
+        ['+33 6 22 22 22 22', 'paul@app.fr'],
+        ['0622222222', 'paul@app.fr'],
+        ['0033633333333', 'zoe@app.fr'],
+        ['06 33 33', 'zoe@app.fr'],
+        ['06-44-44-44-44', 'car@app.fr'],
+        ['+33644444444', 'car@app.fr'],
+        ['+33 (0)6 12 34 56 78', 'jean.dupont@example.fr'],
+      ]) {
+        expect(emails(await listAccounts(db.knex, { search, limit: 50 })), search).toEqual([expected]);
+      }
+      expect(phoneSearchDigits('+33 6 12 34 56 78')).toBe('612345678');
+      expect(phoneSearchDigits('+44 20 7946 0958')).toBe('442079460958');
     });
 
     it('shows name or company, role and flags', async () => {
@@ -182,7 +206,7 @@ describe.each(testedKinds())('accounts domain on %s', (kind) => {
     it('moves the status along the table and refuses the rest with the current state', async () => {
       await makeAccount(db.knex, { email: 's@x.fr' });
       await db.knex.transaction((trx) => changeStatus(trx, 's@x.fr', 'suspend'));
-      await expect(db.knex.transaction((trx) => changeStatus(trx, 's@x.fr', 'suspend'))).rejects.toThrow(/its status is suspended \(it is already suspended\)/);
+      await expect(db.knex.transaction((trx) => changeStatus(trx, 's@x.fr', 'suspend'))).rejects.toThrow(/^account s@x.fr is already suspended$/);
       await db.knex.transaction((trx) => changeStatus(trx, 's@x.fr', 'deactivate'));
       await db.knex.transaction((trx) => changeStatus(trx, 's@x.fr', 'activate'));
       await db.knex.transaction((trx) => changeStatus(trx, 's@x.fr', 'delete'));

@@ -1,7 +1,7 @@
 /**
  * `billettigue db …`, `doctor` and `audit list` as a user runs them: the real binary, real databases.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -118,26 +118,38 @@ describe.each(testedKinds())('db commands on %s', (kind) => {
   });
 
   it('rollback --step, --all, and reset (refused without --yes, nothing changed)', async () => {
-    const dry = await runJson<{ would_revert: string[] }>(['db', 'rollback', '--all', '--dry-run'], { url: db.url });
+    const dry = await runJson<{ would_revert: string[]; tables: Array<{ name: string; rows: number }> }>(['db', 'rollback', '--all', '--dry-run'], { url: db.url });
     expect(dry.data.would_revert).toEqual([...knownMigrations()].reverse());
+    expect(dry.data.tables).toContainEqual({ name: 'roles', rows: 3 });
     expect((await listTables(db.knex)).length).toBeGreaterThan(10);
+    // The last migration drops no table: no row at stake, no question.
     const step = await runJson<{ reverted: string[] }>(['db', 'rollback', '--step', '1'], { url: db.url });
     expect(step.data.reverted).toHaveLength(1);
     await run(['db', 'migrate'], { url: db.url });
 
-    const before = await tableCounts(db.knex, ['comptes', 'roles']);
-    const refused = await run(['db', 'reset'], { url: db.url });
-    expect(refused.code).toBe(2);
-    expect(refused.stderr).toMatch(/--yes/);
-    expect(await tableCounts(db.knex, ['comptes', 'roles'])).toEqual(before);
+    // Rows at stake, no terminal, no --yes: exit 2, every table still there with its rows.
+    const tablesBefore = (await listTables(db.knex)).sort();
+    const countsBefore = await tableCounts(db.knex, ['comptes', 'roles']);
+    for (const args of [['db', 'rollback', '--all'], ['db', 'rollback', '--step', String(knownMigrations().length)], ['db', 'reset']]) {
+      const refused = await run([...args, '--dir', db.dir], { url: db.url });
+      expect(refused.code, refused.stderr).toBe(2);
+      expect(refused.stderr).toMatch(/roles +3 rows/);
+      expect(refused.stderr).toMatch(/target: .*confirmation needed.*--yes/);
+      expect((await listTables(db.knex)).sort()).toEqual(tablesBefore);
+      expect(await tableCounts(db.knex, ['comptes', 'roles'])).toEqual(countsBefore);
+    }
+    expect(readdirSync(db.dir).filter((f) => f.startsWith('safety_backup_'))).toEqual([]);
 
-    const reset = await run(['db', 'reset', '--yes'], { url: db.url });
+    const reset = await run(['db', 'reset', '--yes', '--dir', db.dir], { url: db.url });
     expect(reset.code, reset.stderr).toBe(0);
+    expect(reset.stderr).toMatch(/safety backup: .*safety_backup_/);
     expect(await tableCounts(db.knex, ['comptes', 'roles'])).toEqual({ comptes: 0, roles: 3 });
 
-    const all = await run(['db', 'rollback', '--all'], { url: db.url });
+    const all = await runJson<{ reverted: string[]; safety_backup: string }>(['db', 'rollback', '--all', '--yes', '--dir', db.dir], { url: db.url });
     expect(all.code).toBe(0);
+    expect(all.data.safety_backup).toMatch(/safety_backup_.*\.sql\.gz$/);
     expect((await listTables(db.knex)).sort()).toEqual(['knex_migrations', 'knex_migrations_lock']);
+    expect(readdirSync(db.dir).filter((f) => /^safety_backup_.*\.sql\.gz$/.test(f))).toHaveLength(2);
   });
 });
 
@@ -174,7 +186,7 @@ describe('usage errors and unreachable databases', () => {
   });
 
   it('a URL with an unknown scheme or a .env typo: exit 5 with the fix', async () => {
-    const r = await run(['--db', 'postgres://u@h/d', 'db', 'status']);
+    const r = await run(['--db', 'oracle://u@h/d', 'db', 'status']);
     expect(r.code).toBe(5);
     expect(r.stderr).toMatch(/unknown URL scheme/);
     const dir = mkdtempSync(path.join(os.tmpdir(), 'bt-env-'));

@@ -47,7 +47,7 @@ describe('target resolution (PRODUCT.md order)', () => {
   });
 
   it('refuses unknown schemes and clients', () => {
-    expect(() => parseDatabaseUrl('postgres://u@h/d', '--db')).toThrow(/unknown URL scheme "postgres:"/);
+    expect(() => parseDatabaseUrl('oracle://u@h/d', '--db')).toThrow(/unknown URL scheme "oracle:"/);
     expect(() => resolveTarget({ env: { DB_CLIENT: 'oracle' }, cwd: dirWithEnv() })).toThrow(/DB_CLIENT=oracle is not supported/);
     expect(() => parseDatabaseUrl('mysql://u@h:99999/d', '--db')).toThrow(/not a valid URL|port/);
   });
@@ -58,5 +58,28 @@ describe('target resolution (PRODUCT.md order)', () => {
     expect(t.display).toBe('mysql://app:***@db.example:3306/prod');
     expect(redactUrl('failed for mysql://app:hunter2@h/x and more')).toBe('failed for mysql://app:***@h/x and more');
     expect(() => parseDatabaseUrl('mysql://app:hunter2@[bad', '--db')).toThrow(/^(?!.*hunter2)/);
+  });
+
+  it('reads postgres:// and postgresql:// URLs, with PostgreSQL defaults', () => {
+    const t = parseDatabaseUrl('postgresql://app:s3cr%40t@db.example/prod', '--db');
+    expect(t).toMatchObject({ kind: 'postgres', host: 'db.example', port: 5432, user: 'app', password: 's3cr@t', database: 'prod' });
+    expect(t.display).toBe('postgres://app:***@db.example:5432/prod');
+    expect(parseDatabaseUrl('postgres://h:5433/x', '--db')).toMatchObject({ kind: 'postgres', user: 'postgres', port: 5433 });
+    expect(parseDatabaseUrl('postgres://u@[::1]:5432/x', '--db')).toMatchObject({ host: '::1', display: 'postgres://u@[::1]:5432/x' });
+  });
+
+  it('DB_CLIENT=postgres|postgresql|pg selects PostgreSQL, default port 5432', () => {
+    for (const client of ['postgres', 'postgresql', 'pg', 'PG']) {
+      expect(resolveTarget({ env: { DB_CLIENT: client, DB_NAME: 'b' }, cwd: dirWithEnv() })).toMatchObject({ kind: 'postgres', port: 5432, user: 'postgres', database: 'b' });
+    }
+  });
+
+  it("the seed's .env without DB_CLIENT: port 5432 means PostgreSQL, other ports MySQL", () => {
+    const cwd = dirWithEnv('DB_NAME=billettigue\nDB_USER=postgres\nDB_PASSWORD=postgres\nDB_HOST=localhost\nDB_PORT=5432\n');
+    const t = resolveTarget({ env: {}, cwd });
+    expect(t).toMatchObject({ kind: 'postgres', host: 'localhost', port: 5432, user: 'postgres', password: 'postgres', database: 'billettigue' });
+    expect(t.display).toBe('postgres://postgres:***@localhost:5432/billettigue');
+    expect(resolveTarget({ env: { DB_PORT: '3307' }, cwd: dirWithEnv() })).toMatchObject({ kind: 'mysql', port: 3307 });
+    expect(resolveTarget({ env: { DB_HOST: 'h' }, cwd: dirWithEnv() })).toMatchObject({ kind: 'mysql', port: 3306 });
   });
 });

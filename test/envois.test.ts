@@ -50,8 +50,8 @@ describe.each(testedKinds())('envois and colis on %s', (kind) => {
       createEnvoi(
         trx,
         {
-          expediteur: o.expediteur ?? String(sender.id),
-          transporteur: o.transporteur ?? String(carrier.id),
+          expediteur: o.expediteur ?? String(sender.compteId),
+          transporteur: o.transporteur ?? String(carrier.compteId),
           description: 'Cartons',
           recipientName: 'Paul Martin',
           recipientPhone: o.phone ?? '06 12 34 56 78',
@@ -133,13 +133,13 @@ describe.each(testedKinds())('envois and colis on %s', (kind) => {
       passagers = await makeTransporteur(k, { companyType: 'passagers', companyName: 'Cars Centre' });
     });
     cases.push(
-      ['unknown sender id', () => create({ expediteur: '9999' }), NotFound, /no utilisateur with id 9999/],
+      ['unknown sender id', () => create({ expediteur: '9999' }), NotFound, /no account with id 9999/],
       ['unknown sender email', () => create({ expediteur: 'nobody@example.fr' }), NotFound, /no account with email nobody@example.fr/],
       ['a carrier given as the sender', () => create({ expediteur: 'loire@example.fr' }), NotFound, /is not a utilisateur/],
-      ['inactive sender', () => create({ expediteur: String(inactive.id) }), InvalidInput, /account is suspended, only active utilisateurs/],
-      ['unknown carrier', () => create({ transporteur: '9999' }), NotFound, /no transporteur with id 9999/],
-      ['inactive carrier', () => create({ transporteur: String(suspendedCarrier.id) }), InvalidInput, /its account is inactive/],
-      ['carrier of passengers only', () => create({ transporteur: String(passagers.id) }), InvalidInput, /does not carry parcels \(company_type passagers\)/],
+      ['inactive sender', () => create({ expediteur: String(inactive.compteId) }), InvalidInput, /account is suspended, only active utilisateurs/],
+      ['unknown carrier', () => create({ transporteur: '9999' }), NotFound, /no account with id 9999/],
+      ['inactive carrier', () => create({ transporteur: String(suspendedCarrier.compteId) }), InvalidInput, /its account is inactive/],
+      ['carrier of passengers only', () => create({ transporteur: String(passagers.compteId) }), InvalidInput, /does not carry parcels \(company_type passagers\)/],
       ['empty colis list', () => create({ colis: [] }), InvalidInput, /at least one colis/],
       ['bad recipient phone', () => create({ phone: '12' }), InvalidInput, /--recipient-phone "12" is not a phone number/],
     );
@@ -264,8 +264,8 @@ describe.each(testedKinds())('envois and colis on %s', (kind) => {
 
   it('lists envois with filters, totals and keyset pagination; colis by envoi and status', async () => {
     const other = await makeUtilisateur(k, { email: 'other@example.fr' });
-    const a = await create({ expediteur: String(other.id) });
-    const b = await create({ expediteur: String(other.id) });
+    const a = await create({ expediteur: String(other.compteId) });
+    const b = await create({ expediteur: String(other.compteId) });
     await move(b.id, 'accepted');
 
     const mine = await listEnvois(k, { expediteur: 'other@example.fr', limit: 10 });
@@ -279,10 +279,10 @@ describe.each(testedKinds())('envois and colis on %s', (kind) => {
       total_weight: '7.75',
       total_shipping_cost: '26.63',
     });
-    expect((await listEnvois(k, { expediteur: String(other.id), sort: 'id', limit: 1 })).map((r) => r.id)).toEqual([a.id]);
-    expect((await listEnvois(k, { expediteur: String(other.id), sort: 'id', limit: 5, after: a.id })).map((r) => r.id)).toEqual([b.id]);
-    expect((await listEnvois(k, { expediteur: String(other.id), limit: 5, after: b.id })).map((r) => r.id)).toEqual([a.id]);
-    expect((await listEnvois(k, { expediteur: String(other.id), status: 'pending', limit: 5 })).map((r) => r.id)).toEqual([a.id]);
+    expect((await listEnvois(k, { expediteur: String(other.compteId), sort: 'id', limit: 1 })).map((r) => r.id)).toEqual([a.id]);
+    expect((await listEnvois(k, { expediteur: String(other.compteId), sort: 'id', limit: 5, after: a.id })).map((r) => r.id)).toEqual([b.id]);
+    expect((await listEnvois(k, { expediteur: String(other.compteId), limit: 5, after: b.id })).map((r) => r.id)).toEqual([a.id]);
+    expect((await listEnvois(k, { expediteur: String(other.compteId), status: 'pending', limit: 5 })).map((r) => r.id)).toEqual([a.id]);
     const all = await listEnvois(k, { transporteur: 'loire@example.fr', limit: 1000 });
     expect(all.length).toBeGreaterThanOrEqual(2);
     expect(await listEnvois(k, { since: new Date(Date.now() + 86_400_000), limit: 5 })).toEqual([]);

@@ -85,7 +85,7 @@ describe.each(testedKinds())('money through the database on %s', (kind) => {
   let carrier: number;
   beforeAll(async () => {
     db = await createTestDb(kind);
-    carrier = (await insertCarrier(db.knex)).id;
+    carrier = (await insertCarrier(db.knex)).compteId;
   });
   afterAll(async () => db?.drop());
 

@@ -20,7 +20,7 @@ describe.each(testedKinds())('payments on %s', (kind) => {
     db = await createTestDb(kind);
     const carrier = await insertCarrier(db.knex);
     await db.knex.transaction(async (trx) => {
-      const t = await createTrajet(trx, { transporteur: carrier.id, from: 'Paris', to: 'Lyon', departure: hoursFromNow(24), priceCents: 1001, seats: 20 });
+      const t = await createTrajet(trx, { transporteur: carrier.compteId, from: 'Paris', to: 'Lyon', departure: hoursFromNow(24), priceCents: 1001, seats: 20 });
       const book = async (seats: number, refundable: boolean) => {
         const r = await createReservation(trx, { trajetId: t.id, firstName: 'Ana', lastName: `P${seats}`, phone: '0612345678', seats, refundable }, { refundRateBp: 1000 });
         return { id: r.paiement!.id, reservation: r.id };
@@ -106,7 +106,7 @@ describe.each(testedKinds())('payments on %s', (kind) => {
     expect(viaList.code).toBe(0);
     expect(viaList.data).toEqual(viaVerb.data);
     expect(viaList.data).toMatchObject({ total: { count: 5, amount: '113.11', revenue: '62.06' } });
-    const table = await run(['payments', 'list', '--summary'], opts);
+    const table = await run(['-o', 'table', 'payments', 'list', '--summary'], opts);
     expect(table.stdout).toContain('by month (Europe/Paris)');
     expect(table.stdout).toMatch(/2026-11 .*62\.06/);
     const list = await runJson<Array<{ id: number }>>(['payments', 'list', '--status', 'refunded'], opts);

@@ -23,7 +23,7 @@ describe.each(testedKinds())('reservations CLI on %s', (kind) => {
     await insertAccount(db.knex, 'jeanne.martin@example.fr');
     await db.knex.transaction(async (trx) => {
       const mk = (seats: number) =>
-        createTrajet(trx, { transporteur: carrier.id, from: 'Paris', to: 'Lyon', departure: hoursFromNow(30), priceCents: 2550, seats });
+        createTrajet(trx, { transporteur: carrier.compteId, from: 'Paris', to: 'Lyon', departure: hoursFromNow(30), priceCents: 2550, seats });
       trajetId = (await mk(4)).id;
       suspendedId = (await mk(2)).id;
       await setTrajetStatus(trx, suspendedId, 'suspended');

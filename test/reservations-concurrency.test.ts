@@ -21,7 +21,7 @@ describe.each(testedKinds())('concurrent reservations create on %s', (kind) => {
     const carrier = await insertCarrier(db.knex);
     trajetId = (
       await db.knex.transaction((trx) =>
-        createTrajet(trx, { transporteur: carrier.id, from: 'Paris', to: 'Lyon', departure: hoursFromNow(24), priceCents: 1500, seats }),
+        createTrajet(trx, { transporteur: carrier.compteId, from: 'Paris', to: 'Lyon', departure: hoursFromNow(24), priceCents: 1500, seats }),
       )
     ).id;
   });

@@ -132,11 +132,11 @@ describe('reservation and paiement state machines', () => {
 
 describe.each(testedKinds())('reservations domain on %s', (kind) => {
   let db: TestDb;
-  let carrier: { id: number };
+  let carrier: { id: number; compteId: number };
   let account: number;
   const tx = <T>(fn: (trx: Knex.Transaction) => Promise<T>) => db.knex.transaction(fn);
   const trajet = (seats = 4, priceCents = 2550, departure = hoursFromNow(24)) =>
-    tx((trx) => createTrajet(trx, { transporteur: carrier.id, from: 'Paris', to: 'Lyon', departure, priceCents, seats }));
+    tx((trx) => createTrajet(trx, { transporteur: carrier.compteId, from: 'Paris', to: 'Lyon', departure, priceCents, seats }));
   const book = (input: Partial<CreateReservationInput> & { trajetId: number }, now?: Date) =>
     tx((trx) =>
       createReservation(trx, { firstName: 'Jeanne', lastName: 'Martin', phone: '06 12 34 56 78', ...input }, { refundRateBp: 1000, now }),
@@ -181,7 +181,7 @@ describe.each(testedKinds())('reservations domain on %s', (kind) => {
   it('refuses bad input and changes nothing', async () => {
     const t = await trajet(2);
     const departed = await tx((trx) =>
-      createTrajet(trx, { transporteur: carrier.id, from: 'Paris', to: 'Nice', departure: hoursFromNow(-1), priceCents: 100, seats: 3, allowPast: true }),
+      createTrajet(trx, { transporteur: carrier.compteId, from: 'Paris', to: 'Nice', departure: hoursFromNow(-1), priceCents: 100, seats: 3, allowPast: true }),
     );
     const suspended = await trajet(2);
     await tx((trx) => setTrajetStatus(trx, suspended.id, 'suspended'));

@@ -87,10 +87,10 @@ describe.each(testedKinds())('restore on %s', (kind) => {
 
     const r = await restore(['latest', '--yes']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toContain(`target:  ${db.target.display}`);
+    expect(r.stderr).toContain(`target: ${db.target.display}`);
     expect(r.stderr).toMatch(/safety backup: .*safety_backup_\d{4}-/);
     expect(r.stderr).toMatch(/every table verified against the manifest/);
-    expect(r.stdout).toMatch(/reservations\s*│\s*24\s*│/);
+    expect(r.stdout).toMatch(/^reservations\t24\t/m);
     expect(await state()).toEqual(backedUp);
     // The restore itself is audited (the only row that differs from the backup).
     const audit = await withKnex((k) => k('audit_log').where('action', 'restore.run').select('actor'));

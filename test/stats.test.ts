@@ -226,9 +226,9 @@ describe.each(testedKinds())('billettigue stats (binary) on %s', (kind) => {
 
   it('a --since that is not a date is exit 2, naming the option, and changes nothing', async () => {
     const before = await tableCounts(db.knex, PRODUCT_TABLES);
-    const r = await run(['stats', '--since', 'yesterday'], { url: db.url });
+    const r = await run(['stats', '--since', 'last week'], { url: db.url });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^error: .*--since "yesterday" is not a date/m);
+    expect(r.stderr).toMatch(/^error: .*--since "last week" is not a day/m);
     expect(r.stdout).toBe('');
     expect(await tableCounts(db.knex, PRODUCT_TABLES)).toEqual(before);
   });

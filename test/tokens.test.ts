@@ -108,7 +108,7 @@ describe.each(testedKinds())('tokens on %s', (kind) => {
     expect((await listTokens(db.knex, { limit: 50 })).every((t) => !t.expired)).toBe(true);
   });
 
-  it('CLI: revoke from stdin and --token-file, check exits 0/3, refusals change nothing', async () => {
+  it('CLI: revoke from stdin and --token-file, check answers on stdout and exits 0/1, refusals change nothing', async () => {
     const t = jwt({ sub: user, exp: FUTURE, jti: 'cli' });
     const r = await runJson<{ token: { user_id: number; token_hash: string }; dry_run: boolean }>(['tokens', 'revoke', '--reason', 'support call'], { url: db.url, input: `${t}\n` });
     expect(r.code).toBe(0);
@@ -119,7 +119,7 @@ describe.each(testedKinds())('tokens on %s', (kind) => {
     writeFileSync(file, `${t}\n`);
     const c = await run(['tokens', 'check', '--token-file', file], { url: db.url });
     expect(c.code).toBe(0);
-    expect(c.stdout).toContain('revoked');
+    expect(c.stdout).toMatch(/^revoked\n/);
     expect(c.stdout).not.toContain(t);
 
     const before = await snapshot(db.knex, ACCOUNT_TABLES);
@@ -127,8 +127,11 @@ describe.each(testedKinds())('tokens on %s', (kind) => {
     expect(again.code).toBe(4);
     expect(again.stderr).toMatch(/^error: this token is already revoked/);
     const notRevoked = await run(['tokens', 'check'], { url: db.url, input: jwt({ sub: user, exp: FUTURE, jti: 'other' }) });
-    expect(notRevoked.code).toBe(3);
-    expect(notRevoked.stderr).toContain('not revoked');
+    expect(notRevoked.code).toBe(1);
+    expect(notRevoked.stdout).toBe('not revoked\n');
+    expect(notRevoked.stderr).toBe('');
+    const quiet = await run(['tokens', 'check', '-q'], { url: db.url, input: jwt({ sub: user, exp: FUTURE, jti: 'other' }) });
+    expect([quiet.code, quiet.stdout, quiet.stderr]).toEqual([1, '', '']);
     const bad = await run(['tokens', 'revoke'], { url: db.url, input: 'not.a-jwt' });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/^error: malformed token/);

@@ -12,8 +12,8 @@ import { bookingInvariantViolations, createReservation } from '../src/domain/res
 
 describe.each(testedKinds())('trajets CLI on %s', (kind) => {
   let db: TestDb;
-  let carrier: { id: number; email: string };
-  let colis: { id: number };
+  let carrier: { id: number; email: string; compteId: number };
+  let colis: { id: number; compteId: number };
   let soldId: number;
   let cancelledId: number;
   const cli = (args: string[], env?: Record<string, string>) => run(args, { url: db.url, env });
@@ -24,10 +24,10 @@ describe.each(testedKinds())('trajets CLI on %s', (kind) => {
     carrier = await insertCarrier(db.knex, { companyName: 'Cars Dupont' });
     colis = await insertCarrier(db.knex, { companyType: 'colis' });
     await db.knex.transaction(async (trx) => {
-      const t = await createTrajet(trx, { transporteur: carrier.id, from: 'Orléans', to: 'Tours', departure: hoursFromNow(50), priceCents: 1000, seats: 3 });
+      const t = await createTrajet(trx, { transporteur: carrier.compteId, from: 'Orléans', to: 'Tours', departure: hoursFromNow(50), priceCents: 1000, seats: 3 });
       soldId = t.id;
       await createReservation(trx, { trajetId: t.id, firstName: 'Ana', lastName: 'Lima', phone: '0612345678', seats: 2 }, { refundRateBp: 1000 });
-      const c = await createTrajet(trx, { transporteur: carrier.id, from: 'Lille', to: 'Tours', departure: hoursFromNow(50), priceCents: 1000, seats: 3 });
+      const c = await createTrajet(trx, { transporteur: carrier.compteId, from: 'Lille', to: 'Tours', departure: hoursFromNow(50), priceCents: 1000, seats: 3 });
       cancelledId = c.id;
       await closeTrajet(trx, c.id, 'cancelled');
     });
@@ -54,7 +54,7 @@ describe.each(testedKinds())('trajets CLI on %s', (kind) => {
       transporteur_id: carrier.id,
     });
     expect(await db.knex('audit_log').where({ action: 'trajets.create', target_id: String(r.data.id) })).toHaveLength(1);
-    const table = await cli(['trajets', 'create', '--transporteur', String(carrier.id), '--from', 'Paris', '--to', 'Marseille', '--departure', future, '--price', '0', '--seats', '1', '--no-packages']);
+    const table = await cli(['trajets', 'create', '--transporteur', String(carrier.compteId), '--from', 'Paris', '--to', 'Marseille', '--departure', future, '--price', '0', '--seats', '1', '--no-packages']);
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/Paris → Marseille/);
     expect(table.stderr).toMatch(/created trajet \d+: Paris → Marseille, 1 seat at 0.00/);
@@ -72,8 +72,8 @@ describe.each(testedKinds())('trajets CLI on %s', (kind) => {
       ['a departure in the past', create('--departure', '2020-01-01T08:00:00Z'), 2, 'is in the past'],
       ['an ambiguous departure (no zone)', create('--departure', '2031-03-01T08:30'), 2, 'ambiguous (no time zone): use ISO 8601 with a time zone'],
       ['an unparseable departure', create('--departure', '01/03/2031 08:30'), 2, 'e.g. 2026-11-26T08:30:00+01:00'],
-      ['an unknown transporteur', create('--transporteur', '99999'), 3, 'no transporteur with id 99999'],
-      ['a colis-only carrier', create('--transporteur', String(colis.id)), 2, 'passagers or mixte'],
+      ['an unknown transporteur', create('--transporteur', '99999'), 3, 'no account with id 99999'],
+      ['a colis-only carrier', create('--transporteur', String(colis.compteId)), 2, 'passagers or mixte'],
       ['seats 0', create('--seats', '0'), 2, '--seats must be a whole number from 1 to 50'],
       ['51 seats', create('--seats', '51'), 2, 'from 1 to 50'],
       ['the same city twice', create('--to', 'PARIS'), 2, 'same city'],
@@ -98,11 +98,11 @@ describe.each(testedKinds())('trajets CLI on %s', (kind) => {
   it('lists ignoring accents; --date is a local day; tables local, JSON UTC', async () => {
     // 2031-05-10T11:30Z is 2031-05-10 23:30 in Auckland (NZST +12) and 13:30 in Paris.
     const a = await runJson<{ id: number }>(
-      ['trajets', 'create', '--transporteur', String(carrier.id), '--from', 'Évry', '--to', 'Orléans', '--departure', '2031-05-10T11:30:00Z', '--price', '7', '--seats', '2'],
+      ['trajets', 'create', '--transporteur', String(carrier.compteId), '--from', 'Évry', '--to', 'Orléans', '--departure', '2031-05-10T11:30:00Z', '--price', '7', '--seats', '2'],
       { url: db.url },
     );
     const b = await runJson<{ id: number }>(
-      ['trajets', 'create', '--transporteur', String(carrier.id), '--from', 'Évry', '--to', 'Orléans', '--departure', '2031-05-10T12:30:00Z', '--price', '7', '--seats', '2'],
+      ['trajets', 'create', '--transporteur', String(carrier.compteId), '--from', 'Évry', '--to', 'Orléans', '--departure', '2031-05-10T12:30:00Z', '--price', '7', '--seats', '2'],
       { url: db.url },
     );
     const nz = await runJson<Array<{ id: number; departure_time: string }>>(['trajets', 'list', '--from', 'evry', '--to', 'ORLEANS', '--date', '2031-05-10'], {
@@ -115,8 +115,8 @@ describe.each(testedKinds())('trajets CLI on %s', (kind) => {
     expect(nextDay.data.map((t) => t.id)).toEqual([b.data.id]);
     const paris = await runJson<Array<{ id: number }>>(['trajets', 'list', '--from', 'evry', '--date', '2031-05-10'], { url: db.url, env: { TZ: 'Europe/Paris' } });
     expect(paris.data.map((t) => t.id)).toEqual([a.data.id, b.data.id]);
-    const table = await cli(['trajets', 'list', '--from', 'EVRY', '--to', 'orleans'], { TZ: 'Pacific/Auckland' });
-    expect(table.stdout).toContain('departure (Pacific/Auckland)');
+    const table = await cli(['-o', 'table', 'trajets', 'list', '--from', 'EVRY', '--to', 'orleans'], { TZ: 'Pacific/Auckland' });
+    expect(table.stdout).toContain('DEPARTURE (Pacific/Auckland)');
     expect(table.stdout).toContain('2031-05-10 23:30');
     expect(table.stdout).toContain('Orléans');
     const page = await runJson<Array<{ id: number }>>(['trajets', 'list', '--from', 'evry', '--limit', '1', '--after', String(a.data.id)], { url: db.url });

@@ -57,8 +57,8 @@ describe.each(testedKinds())('bookings scenario on %s', (kind) => {
     await bin('reservations', 'confirm', String(other));
 
     // 1. Tomorrow's Paris → Lyon trips (a person types the cities any way).
-    const list = await bin('trajets', 'list', '--from', 'paris', '--to', 'LYON', '--date', 'tomorrow');
-    expect(list.stdout).toContain('departure (Europe/Paris)');
+    const list = await bin('-o', 'table', 'trajets', 'list', '--from', 'paris', '--to', 'LYON', '--date', 'tomorrow');
+    expect(list.stdout).toContain('DEPARTURE (Europe/Paris)');
     const d = new Date(at(1, 8));
     const pad = (n: number) => String(n).padStart(2, '0');
     expect(list.stdout).toContain(`${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} 08:00`);

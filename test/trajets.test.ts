@@ -121,12 +121,12 @@ describe('days and instants', () => {
 
 describe.each(testedKinds())('trajets domain on %s', (kind) => {
   let db: TestDb;
-  let carrier: { id: number; email: string };
-  let mixte: { id: number; email: string };
-  let colis: { id: number; email: string };
-  let suspended: { id: number; email: string };
+  let carrier: { id: number; email: string; compteId: number };
+  let mixte: { id: number; email: string; compteId: number };
+  let colis: { id: number; email: string; compteId: number };
+  let suspended: { id: number; email: string; compteId: number };
   const base = (): CreateTrajetInput => ({
-    transporteur: carrier.id,
+    transporteur: carrier.compteId,
     from: 'Paris',
     to: 'Lyon',
     departure: hoursFromNow(24),
@@ -174,10 +174,10 @@ describe.each(testedKinds())('trajets domain on %s', (kind) => {
     ['51 seats', () => ({ seats: 51 }), InvalidInput, 'from 1 to 50'],
     ['a negative price', () => ({ priceCents: -1 }), InvalidInput, '--price'],
     ['an empty city', () => ({ from: '  ' }), InvalidInput, '--from is required'],
-    ['an unknown transporteur id', () => ({ transporteur: 9999 }), NotFound, 'no transporteur with id 9999'],
+    ['an unknown account id as the transporteur', () => ({ transporteur: 9999 }), NotFound, 'no account with id 9999'],
     ['an unknown transporteur email', () => ({ transporteur: 'nobody@example.fr' }), NotFound, 'no account with email'],
-    ['a colis-only carrier', () => ({ transporteur: colis.id }), InvalidInput, 'passagers or mixte'],
-    ['a suspended carrier', () => ({ transporteur: suspended.id }), Conflict, 'is suspended'],
+    ['a colis-only carrier', () => ({ transporteur: colis.compteId }), InvalidInput, 'passagers or mixte'],
+    ['a suspended carrier', () => ({ transporteur: suspended.compteId }), Conflict, 'is suspended'],
     ['packages refused yet a max weight', () => ({ acceptsPackages: false, maxPackageWeight: 500 }), InvalidInput, '--no-packages'],
   ];
   it.each(bad)('refuses %s and changes nothing', async (_name, patch, cls, message) => {
@@ -210,7 +210,7 @@ describe.each(testedKinds())('trajets domain on %s', (kind) => {
       await mk('pl08', { departure: day(0, 8), seats: 2 });
       await mk('pl_next', { departure: day(1, 8) });
       await mk('orleans', { from: 'Orléans', to: 'Paris', departure: day(0, 9), acceptsPackages: false });
-      await mk('marseille', { to: 'Marseille', departure: day(0, 10), transporteur: mixte.id, seats: 1 });
+      await mk('marseille', { to: 'Marseille', departure: day(0, 10), transporteur: mixte.compteId, seats: 1 });
     });
     afterAll(() => {
       process.env.TZ = savedTz;

@@ -133,7 +133,7 @@ describe.each(testedKinds())('zones on %s', (kind) => {
 
   it('two processes adding the same zone at the same time: exactly one succeeds, the other exits 4', async () => {
     for (const city of ['Bourges', 'Vierzon']) {
-      const args = ['zones', 'add', '--transporteur', String(loire.id), '--city', city, '--frequency', 'daily'];
+      const args = ['zones', 'add', '--transporteur', String(loire.compteId), '--city', city, '--frequency', 'daily'];
       const results = await Promise.all([run(args, { url: db.url }), run(args, { url: db.url })]);
       const codes = results.map((r) => r.code).sort();
       expect(codes, JSON.stringify(results)).toEqual([0, 4]);

@@ -18,8 +18,9 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { InvalidInput, NotFound } from '../domain/errors.js';
-import { DEFAULT_BACKUP_DIR, TEMP_MARKER } from '../db/leftovers.js';
+import { DEFAULT_BACKUP_DIR, TEMP_MARKER, pidAlive } from '../db/leftovers.js';
 import { manifestPathOf, readManifest, type Manifest } from './manifest.js';
+import type { DbTarget } from '../db/config.js';
 
 export { DEFAULT_BACKUP_DIR };
 export const BACKUP_PREFIX = 'billettigue_backup_';
@@ -101,6 +102,19 @@ export function removeQuietly(p: string): void {
   }
 }
 
+/** Temp files of interrupted backups in `dir` whose process is gone (full paths). */
+export function strayTempFiles(dir: string): string[] {
+  const abs = path.resolve(dir);
+  if (!existsSync(abs)) return [];
+  return readdirSync(abs)
+    .filter((f) => f.startsWith('.') && f.includes(TEMP_MARKER))
+    .filter((f) => {
+      const pid = Number(new RegExp(`${TEMP_MARKER.replace('.', '\\.')}(\\d+)-`).exec(f)?.[1]);
+      return !(pid > 0 && pid !== process.pid && pidAlive(pid));
+    })
+    .map((f) => path.join(abs, f));
+}
+
 export interface BackupEntry {
   name: string;
   file: string;
@@ -140,19 +154,63 @@ export function listBackups(dir: string): BackupEntry[] {
   return out.sort((a, b) => b.date.getTime() - a.date.getTime() || b.name.localeCompare(a.name));
 }
 
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
+
+function sameHost(a: string, b: string): boolean {
+  const split = (h: string) => {
+    const m = /^(.*):(\d+)$/.exec(h);
+    return m ? { host: m[1]!, port: m[2]! } : { host: h, port: '' };
+  };
+  const x = split(a);
+  const y = split(b);
+  if (x.port && y.port && x.port !== y.port) return false;
+  return x.host === y.host || (LOOPBACK.has(x.host) && LOOPBACK.has(y.host));
+}
+
+/**
+ * Whether a backup was taken from `target`: same engine, same database name and (servers) the
+ * same host and port, loopback names counted as one; SQLite: the same file (the manifest shows an
+ * absolute path for a file outside the folder the backup was taken from, else a relative one, for
+ * which the file name is compared). Unknown (null) for a file without a usable manifest.
+ */
+export function backupOf(entry: Pick<BackupEntry, 'manifest'>, target: DbTarget): boolean | null {
+  const m = entry.manifest;
+  if (!m) return null;
+  if (m.kind !== target.kind) return false;
+  if (target.kind === 'sqlite') {
+    const shown = m.database.display.replace(/^sqlite:/, '');
+    if (path.isAbsolute(shown)) return path.resolve(shown) === path.resolve(target.filename);
+    return m.database.name === path.basename(target.filename);
+  }
+  const t = target as { host: string; port: number; database: string };
+  return m.database.name === t.database && (m.database.host === null || sameHost(m.database.host, `${t.host}:${t.port}`));
+}
+
+/** The person-readable name of the database a backup came from. */
+export function sourceOf(entry: Pick<BackupEntry, 'manifest'>): string {
+  return entry.manifest ? entry.manifest.database.display : 'unknown (no manifest)';
+}
+
 /**
  * `<name|latest|path>` → the backup file. A path (has a separator or exists as given) is taken
  * as is; a name is looked up in the folder with or without `.sql.gz`; `latest` is the newest
  * backup of the folder that has a manifest, safety backups excluded (a restore of "latest"
- * must not pick the copy a previous restore took of what it replaced).
+ * must not pick the copy a previous restore took of what it replaced), and, given a target, taken
+ * from that target's database (never another database's latest).
  */
-export function resolveBackup(ref: string, dir: string): string {
+export function resolveBackup(ref: string, dir: string, target?: DbTarget): string {
   const r = ref.trim();
   if (r === '') throw new InvalidInput('name the backup: a name from `billettigue backup list`, `latest`, or a path');
   if (r === 'latest') {
-    const entries = listBackups(dir).filter((e) => e.manifest && !e.safety);
+    const all = listBackups(dir).filter((e) => e.manifest && !e.safety);
+    const entries = target ? all.filter((e) => backupOf(e, target)) : all;
     if (entries.length === 0) {
-      throw new NotFound(`no backup with a manifest in ${path.resolve(dir)}: take one with \`billettigue backup\` or pass a path`);
+      const others = all.length - entries.length;
+      throw new NotFound(
+        target
+          ? `no backup of ${target.display} in ${path.resolve(dir)}${others ? ` (${others} of other databases: \`billettigue backup list --all\`; restore one by name)` : ''}: take one with \`billettigue backup\``
+          : `no backup with a manifest in ${path.resolve(dir)}: take one with \`billettigue backup\` or pass a path`,
+      );
     }
     return entries[0]!.file;
   }

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { ENGINE_KINDS, type DbKind } from '../db/config.js';
 import { IntegrityError } from '../domain/errors.js';
 
 export const MANIFEST_FORMAT = 'billettigue-backup';
@@ -38,7 +39,7 @@ export interface Manifest {
   format: typeof MANIFEST_FORMAT;
   format_version: number;
   tool: { name: 'billettigue'; version: string };
-  kind: 'mysql' | 'sqlite';
+  kind: DbKind;
   server_version: string;
   database: { name: string; host: string | null; display: string };
   /** "full": every base table; "tables": only those chosen with --tables. */
@@ -97,7 +98,7 @@ function checkManifestShape(m: Manifest, p: string): void {
   if (typeof m.format_version !== 'number' || m.format_version > MANIFEST_VERSION) {
     throw new IntegrityError(`manifest ${p} has format version ${String(m.format_version)}, newer than this build knows (${MANIFEST_VERSION}): upgrade billettigue`, { code: 'manifest_newer' });
   }
-  if (m.kind !== 'mysql' && m.kind !== 'sqlite') throw bad('unknown database kind');
+  if (!ENGINE_KINDS.includes(m.kind)) throw bad('unknown database kind');
   if (!Array.isArray(m.tables) || !Array.isArray(m.migrations)) throw bad('tables or migrations missing');
   if (!m.file || typeof m.file.sha256 !== 'string' || typeof m.file.size !== 'number') throw bad('file section missing');
   if (typeof m.manifest_sha256 !== 'string') throw bad('manifest_sha256 missing');

@@ -11,7 +11,7 @@
  * `verification` field (outside its checksum) for `backup list`.
  */
 import path from 'node:path';
-import type { DbTarget } from '../db/config.js';
+import type { DbKind, DbTarget } from '../db/config.js';
 import { IntegrityError } from '../domain/errors.js';
 import { writeFileAtomic } from './files.js';
 import { manifestPathOf, readManifest, serializeManifest, type Manifest } from './manifest.js';
@@ -28,7 +28,7 @@ export interface VerifyReport {
   manifest: string;
   ok: boolean;
   deep: boolean;
-  kind: 'mysql' | 'sqlite';
+  kind: DbKind;
   rows: number;
   tables: Array<{ name: string; rows: number; sha256: string; verified: boolean }>;
   checks: VerifyCheck[];

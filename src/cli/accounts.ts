@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { action, parseDateOption, parsePositiveInt, type Ctx } from './context.js';
 import type { AccountChange, AccountSummary, ProfileInput, StatusVerb, Unverified } from '../domain/accounts.js';
 import { InvalidInput } from '../domain/errors.js';
+import { displayTime, zoned } from './ui.js';
 
 const UNVERIFIED_VALUES = ['any', 'email', 'phone'];
 
@@ -94,7 +95,7 @@ Examples:
       .option('--reason <text>', 'why, stored in the audit log')
       .option('--dry-run', 'show what would change, then roll back')
       .addHelpText('after', `\nExample:\n  $ billettigue accounts ${verb} jean.dupont@example.fr --reason "ticket 4521"`)
-      .action(action(fn));
+      .action(action((c, o: ChangeOpts, a) => unlessAlready(c, () => fn(c, o, a))));
   }
 
   accounts
@@ -143,7 +144,7 @@ Examples:
       .option('--reason <text>', 'why, stored in the audit log')
       .option('--dry-run', 'show what would change, then roll back')
       .addHelpText('after', `\nExample:\n  $ billettigue accounts ${verb} jean.dupont@example.fr --email --phone`)
-      .action(action((c, o: VerifyOpts, a) => verifyCmd(c, o, a, value)));
+      .action(action((c, o: VerifyOpts, a) => unlessAlready(c, () => verifyCmd(c, o, a, value))));
   }
 
   accounts
@@ -167,15 +168,12 @@ Examples:
   $ billettigue accounts set-role ana@example.fr transporteur --company-name "Ana Trans" --company-type passagers
   $ billettigue accounts set-role 42 admin --yes`,
     )
-    .action(action(setRoleCmd));
+    .action(action((c, o: ProfileOpts & ChangeOpts, a) => unlessAlready(c, () => setRoleCmd(c, o, a))));
 }
 
 // ---- rendering helpers -----------------------------------------------------------------------
 
-/** ISO → 'YYYY-MM-DD HH:MM' (UTC) for tables. */
-function when(iso: string | null | undefined): string {
-  return iso ? iso.replace('T', ' ').slice(0, 16) : '';
-}
+const when = displayTime;
 
 function verified(a: AccountSummary): string {
   const v = [a.email_verified ? 'email' : '', a.phone_verified ? 'phone' : ''].filter(Boolean).join('+');
@@ -206,6 +204,18 @@ const PAST: Record<string, string> = {
   'reset the password of': 'reset the password of',
   'change the role of': 'changed the role of',
 };
+
+/** A change already in place (unlock an unlocked account) is not an error: say so, exit 0. */
+async function unlessAlready(ctx: Ctx, run: () => Promise<void>): Promise<void> {
+  const { NoChange } = await import('../domain/errors.js');
+  try {
+    await run();
+  } catch (err) {
+    if (!(err instanceof NoChange)) throw err;
+    if (ctx.ui.json) return ctx.ui.printJson({ changed: false, message: err.message, ...err.details, dry_run: ctx.dryRun });
+    ctx.ui.success(`nothing to do: ${err.message}`);
+  }
+}
 
 async function renderChange(ctx: Ctx, verb: string, change: AccountChange, extra: Record<string, unknown> = {}): Promise<void> {
   const a = change.account;
@@ -251,20 +261,22 @@ async function list(ctx: Ctx, opts: ListOpts): Promise<void> {
     limit: opts.limit,
     after: opts.after,
   });
-  await ctx.ui.list(rows, [
-    { header: 'id', value: (r) => r.id, align: 'right' },
-    { header: 'email', value: (r) => r.email },
-    { header: 'role', value: (r) => r.role },
-    { header: 'name / company', value: (r) => r.name ?? '' },
-    { header: 'status', value: (r) => (r.status === 'active' ? r.status : ctx.ui.red(r.status)) },
-    { header: 'locked', value: (r) => (r.account_locked ? ctx.ui.red('locked') : '') },
-    { header: 'verified', value: (r) => verified(r) },
-    { header: 'failed logins', value: (r) => r.failed_logins, align: 'right' },
-    { header: 'last login (UTC)', value: (r) => when(r.last_login) },
-  ]);
-  if (rows.length === opts.limit && !ctx.ui.json) {
-    ctx.ui.info(`more may follow: add --after ${rows[rows.length - 1]!.id} for the next page`);
-  }
+  await ctx.ui.list(
+    rows,
+    [
+      { header: 'id', value: (r) => r.id, align: 'right' },
+      { header: 'email', value: (r) => r.email },
+      { header: 'role', value: (r) => r.role },
+      { header: 'name / company', key: 'name', value: (r) => r.name ?? '' },
+      { header: 'status', value: (r) => (r.status === 'active' ? r.status : ctx.ui.red(r.status)) },
+      { header: 'locked', value: (r) => (r.account_locked ? ctx.ui.red('locked') : '') },
+      { header: 'verified', value: (r) => verified(r), wide: true },
+      { header: 'failed', key: 'failed_logins', value: (r) => r.failed_logins, align: 'right' },
+      { header: zoned('last login'), key: 'last_login', value: (r) => when(r.last_login), wide: true },
+    ],
+    rows,
+    { limit: opts.limit, cursor: (r) => r.id },
+  );
 }
 
 async function show(ctx: Ctx, _opts: unknown, [ref]: string[]): Promise<void> {
@@ -281,8 +293,8 @@ async function show(ctx: Ctx, _opts: unknown, [ref]: string[]): Promise<void> {
       status: a.status === 'active' ? a.status : ctx.ui.red(a.status),
       'email verified': a.email_verified,
       'phone verified': a.phone_verified,
-      'created (UTC)': when(a.created_at),
-      'updated (UTC)': when(a.updated_at),
+      [zoned('created')]: when(a.created_at),
+      [zoned('updated')]: when(a.updated_at),
     },
     d,
     `account ${a.id}`,
@@ -294,9 +306,9 @@ async function show(ctx: Ctx, _opts: unknown, [ref]: string[]): Promise<void> {
       locked: s.account_locked ? ctx.ui.red(`yes: ${s.lock_reason}`) : 'no',
       'failed logins (consecutive)': `${s.failed_logins} (locks at ${s.lockout_threshold})`,
       'login attempts': s.login_attempts,
-      'last failed login (UTC)': when(s.last_failed_login),
-      'last login (UTC)': when(s.last_login),
-      'password changed (UTC)': when(s.password_changed_at),
+      [zoned('last failed login')]: when(s.last_failed_login),
+      [zoned('last login')]: when(s.last_login),
+      [zoned('password changed')]: when(s.password_changed_at),
     },
     d,
     'login security',
@@ -333,7 +345,7 @@ async function show(ctx: Ctx, _opts: unknown, [ref]: string[]): Promise<void> {
   );
   await ctx.ui.section('recent audit entries', d.recent_audit, [
     { header: 'id', value: (r) => r.id, align: 'right' },
-    { header: 'when (UTC)', value: (r) => when(r.created_at) },
+    { header: zoned('when'), key: 'when', value: (r) => when(r.created_at) },
     { header: 'actor', value: (r) => r.actor },
     { header: 'action', value: (r) => r.action },
     { header: 'reason', value: (r) => r.reason ?? '' },
@@ -461,20 +473,22 @@ const CONFIRM_VERBS: ReadonlySet<StatusVerb> = new Set(['suspend', 'delete']);
 
 async function statusCmd(ctx: Ctx, opts: ChangeOpts, [ref]: string[], verb: StatusVerb): Promise<void> {
   const reason = reasonOf(opts);
-  const { changeStatus, canTransition, STATUS_VERBS } = await import('../domain/accounts.js');
+  const { changeStatus, canTransition, STATUS_VERBS, carrierImpact, describeCarrierImpact } = await import('../domain/accounts.js');
   const { findCompte } = await import('../domain/lookup.js');
   const { writeAudit } = await import('../domain/audit.js');
-  if (CONFIRM_VERBS.has(verb)) {
-    const c = await findCompte(await ctx.db(), ref!);
-    // A refused change fails inside the transaction with its reason; only ask for real ones.
-    if (canTransition(c.status, STATUS_VERBS[verb])) await ctx.confirm(`${verb} account ${c.email} (id ${c.id}, ${c.status})?`);
-  }
+  const c = await findCompte(await ctx.db(), ref!);
+  // A carrier leaving the active state: say what it touches, in the question and in --dry-run.
+  const impact = STATUS_VERBS[verb] !== 'active' && canTransition(c.status, STATUS_VERBS[verb]) ? await carrierImpact(await ctx.db(), c.id) : null;
+  const affects = impact ? `; it is a carrier with ${describeCarrierImpact(impact)}` : '';
+  // A refused change fails inside the transaction with its reason; only ask for real ones.
+  if (CONFIRM_VERBS.has(verb) && canTransition(c.status, STATUS_VERBS[verb])) await ctx.confirm(`${verb} account ${c.email} (id ${c.id}, ${c.status})${affects}?`);
   const change = await ctx.mutate(async (trx) => {
     const ch = await changeStatus(trx, ref!, verb);
-    await writeAudit(trx, { actor: ctx.actor, action: `accounts.${verb}`, targetType: 'compte', targetId: ch.account.id, reason, before: ch.before, after: ch.after });
+    await writeAudit(trx, { actor: ctx.actor, action: `accounts.${verb}`, targetType: 'compte', targetId: ch.account.id, reason, before: ch.before, after: { ...ch.after, ...(impact ? { carrier: impact } : {}) } });
     return ch;
   });
-  await renderChange(ctx, verb, change);
+  await renderChange(ctx, verb, change, impact ? { carrier_impact: impact } : {});
+  if (impact && !ctx.ui.json) ctx.ui.info(`${ctx.dryRun ? 'would affect' : 'affects'}: ${describeCarrierImpact(impact)}`);
 }
 
 async function deleteCmd(ctx: Ctx, opts: ChangeOpts & { hard?: boolean }, args: string[]): Promise<void> {

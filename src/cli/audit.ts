@@ -1,6 +1,7 @@
 /** `billettigue audit list`: who changed what, when. */
 import type { Command } from 'commander';
 import { action, parseDateOption, parsePositiveInt, type Ctx } from './context.js';
+import { displayTime, zoned } from './ui.js';
 
 export function register(audit: Command): void {
   audit.addHelpText(
@@ -49,13 +50,13 @@ async function list(ctx: Ctx, opts: ListOpts): Promise<void> {
   });
   await ctx.ui.list(rows, [
     { header: 'id', value: (r) => r.id, align: 'right' },
-    { header: 'when (UTC)', value: (r) => r.created_at?.replace('T', ' ').slice(0, 19) },
+    { header: zoned('when'), key: 'when', value: (r) => displayTime(r.created_at) },
     { header: 'actor', value: (r) => r.actor },
     { header: 'action', value: (r) => r.action },
     { header: 'target', value: (r) => (r.target_type ? `${r.target_type}:${r.target_id ?? ''}` : '') },
     { header: 'reason', value: (r) => r.reason ?? '' },
     { header: 'change', value: (r) => summarize(r.before, r.after) },
-  ]);
+  ], rows, { limit: opts.limit, cursor: (r) => r.id, flag: '--before' });
 }
 
 function summarize(before: unknown, after: unknown): string {
@@ -63,5 +64,5 @@ function summarize(before: unknown, after: unknown): string {
   const b = text(before);
   const a = text(after);
   const s = b && a ? `${b} → ${a}` : a || b;
-  return s.length > 80 ? s.slice(0, 77) + '…' : s;
+  return s;
 }

@@ -4,9 +4,9 @@
  * Reference: docs/backup.md.
  */
 import type { Command } from 'commander';
-import { action, parsePositiveInt, type Ctx } from './context.js';
+import { action, parseNonNegativeInt, parsePositiveInt, type Ctx } from './context.js';
 import { InvalidInput, Unavailable } from '../domain/errors.js';
-import type { Progress } from './ui.js';
+import { displayTime, formatCount, zoned, type Progress } from './ui.js';
 
 interface BackupOpts {
   dir?: string;
@@ -33,18 +33,45 @@ Files are 0600 in a 0700 folder. The MySQL file is plain SQL: \`gunzip < FILE | 
 Examples:
   $ billettigue backup                                   # into ./backups
   $ billettigue backup --dir /var/backups/billettigue --name before-migration
-  $ billettigue backup list
+  $ billettigue backup list                              # this database's backups (--all: every one)
   $ billettigue backup verify latest --deep
   $ billettigue backup prune --keep 14 --dry-run
   $ billettigue restore latest                           # see \`billettigue restore --help\``,
     )
     .action(action<BackupOpts>(takeBackupCmd));
 
+  // `backup create` does what `backup` alone does (create, like every other group).
+  cmd
+    .command('create')
+    .description('take a backup (same as `billettigue backup`)')
+    .option('--dir <dir>', 'backup folder, default ./backups (created 0700)')
+    .option('--name <name>', 'file name (default billettigue_backup_<UTC timestamp>); .sql.gz is added')
+    .option('--tables <t1,t2>', 'only these tables (default: every table of the database)')
+    .addHelpText('after', `
+Examples:
+  $ billettigue backup create
+  $ billettigue backup create --dir /var/backups/billettigue --name before-migration`)
+    .action(action<BackupOpts>(takeBackupCmd));
+
   cmd
     .command('list')
-    .description('backups of the folder, newest first: name, date, size, rows, migrations, verified?')
+    .description('backups of the target database, newest first: name, regular or safety, date, size, rows, verified?')
     .option('--dir <dir>', 'backup folder (default ./backups)')
-    .action(action<{ dir?: string }>(listCmd));
+    .option('--all', 'every database\'s backups in the folder, with the database each came from')
+    .addHelpText('after', `\nExamples:\n  $ billettigue backup list\n  $ billettigue backup ls --json`)
+    .action(action<{ dir?: string; all?: boolean }>(listCmd));
+
+  cmd
+    .command('clean')
+    .description('remove the temp files interrupted backups left in the folder (never a finished backup)')
+    .option('--dir <dir>', 'backup folder (default ./backups)')
+    .option('--dry-run', 'list them, remove nothing')
+    .addHelpText('after', `
+A temp file is ".<name>.sql.gz.tmp-<pid>-<random>"; only those whose process is gone are removed.
+Examples:
+  $ billettigue backup clean --dry-run
+  $ billettigue backup clean --dir /var/backups/billettigue`)
+    .action(action<{ dir?: string }>(cleanCmd));
 
   cmd
     .command('verify')
@@ -61,15 +88,19 @@ Examples:
 
   cmd
     .command('prune')
-    .description('delete old backups, keeping the N newest (never the newest one)')
-    .requiredOption('--keep <n>', 'how many of the newest backups to keep (at least 1)', parsePositiveInt('--keep'))
+    .description('delete old backups of the target database, keeping the N newest (never the newest one) and the newest safety backups')
+    .requiredOption('--keep <n>', 'how many of the newest regular backups to keep (at least 1; safety backups do not count)', parsePositiveInt('--keep'))
+    .option('--keep-safety <n>', `how many of the newest safety backups to keep (default ${3})`, parseNonNegativeInt('--keep-safety'))
+    .option('--all', 'prune every database\'s backups in the folder, each by the same rule')
     .option('--dir <dir>', 'backup folder (default ./backups)')
     .option('--dry-run', 'list what would be deleted and delete nothing')
     .addHelpText('after', `
 Examples:
   $ billettigue backup prune --keep 7 --dry-run
-  $ billettigue backup prune --keep 7 --yes        # from cron`)
-    .action(action<{ keep: number; dir?: string; dryRun?: boolean }>(pruneCmd));
+  $ billettigue backup prune --keep 7 --yes        # from cron
+  $ billettigue backup prune --keep 7 --keep-safety 1 --all --yes
+A file whose manifest is missing or unreadable is never deleted (its database is unknown).`)
+    .action(action<PruneOpts>(pruneCmd));
 }
 
 function parseTables(s: string | undefined): string[] | undefined {
@@ -95,6 +126,7 @@ async function takeBackupCmd(ctx: Ctx, opts: BackupOpts): Promise<void> {
   }
   const { takeBackup } = await import('../backup/dump.js');
   ctx.ui.info(`backing up ${target.display}`);
+  ctx.onInterrupt(() => 'interrupted: no backup was written (the unfinished temp file was removed); the database was only read');
   let progress: Progress | undefined;
   const result = await takeBackup(target, {
     dir: dirOf(ctx, opts),
@@ -126,14 +158,17 @@ async function takeBackupCmd(ctx: Ctx, opts: BackupOpts): Promise<void> {
     return;
   }
   ctx.ui.line(result.file);
-  ctx.ui.success(`backup written: ${m.tables.length} tables, ${rows.toLocaleString('en')} rows, ${mb(m.file.size)} in ${(m.duration_ms / 1000).toFixed(1)} s`);
+  ctx.ui.success(`backup written: ${m.tables.length} tables, ${formatCount(rows)} rows, ${mb(m.file.size)} in ${(m.duration_ms / 1000).toFixed(1)} s`);
   ctx.ui.info(`manifest: ${result.manifestFile}`);
 }
 
-async function listCmd(ctx: Ctx, opts: { dir?: string }): Promise<void> {
-  const { listBackups } = await import('../backup/files.js');
+async function listCmd(ctx: Ctx, opts: { dir?: string; all?: boolean }): Promise<void> {
+  const { listBackups, backupOf, sourceOf } = await import('../backup/files.js');
   const dir = dirOf(ctx, opts);
-  const entries = listBackups(dir);
+  const every = listBackups(dir);
+  // The target's backups (and files whose database is unknown) unless --all.
+  const target = opts.all ? undefined : ctx.target();
+  const entries = target ? every.filter((e) => backupOf(e, target) !== false) : every;
   const rows = entries.map((e) => {
     const m = e.manifest;
     const v = m?.verification;
@@ -144,6 +179,7 @@ async function listCmd(ctx: Ctx, opts: { dir?: string }): Promise<void> {
       size_bytes: e.size,
       kind: m?.kind ?? null,
       database: m?.database.display ?? null,
+      source: sourceOf(e),
       tables: m ? m.tables.length : null,
       rows: m ? m.tables.reduce((n, t) => n + t.rows, 0) : null,
       migrations: m ? m.migrations.length : null,
@@ -155,15 +191,19 @@ async function listCmd(ctx: Ctx, opts: { dir?: string }): Promise<void> {
       verified_at: v ? v.at : null,
     };
   });
-  if (!ctx.ui.json) ctx.ui.info(`folder: ${dir}`);
+  if (!ctx.ui.json) ctx.ui.info(`folder: ${dir}${target ? `, backups of ${target.display}` : ', every database'}`);
+  const hidden = every.length - entries.length;
+  if (hidden > 0) ctx.ui.info(`${formatCount(hidden)} backup${hidden === 1 ? '' : 's'} of other databases not shown: add --all`);
   await ctx.ui.list(
     rows,
     [
       { header: 'name', value: (r) => r.name },
-      { header: 'date (UTC)', value: (r) => r.created_at.slice(0, 19).replace('T', ' ') },
+      { header: 'type', value: (r) => (r.safety ? 'safety' : 'backup') },
+      { header: 'database', value: (r) => r.source, wide: !opts.all },
+      { header: zoned('date'), key: 'date', value: (r) => displayTime(r.created_at) },
       { header: 'size', value: (r) => mb(r.size_bytes), align: 'right' },
-      { header: 'rows', value: (r) => (r.rows === null ? '' : r.rows.toLocaleString('en')), align: 'right' },
-      { header: 'migrations', value: (r) => (r.migrations === null ? '' : String(r.migrations)), align: 'right' },
+      { header: 'rows', value: (r) => r.rows, align: 'right' },
+      { header: 'migrations', value: (r) => r.migrations, align: 'right' },
       {
         header: 'verified?',
         value: (r) =>
@@ -198,25 +238,63 @@ async function verifyCmd(ctx: Ctx, ref: { dir?: string; deep?: boolean }, args: 
   }
 }
 
-async function pruneCmd(ctx: Ctx, opts: { keep: number; dir?: string; dryRun?: boolean }): Promise<void> {
-  const { planPrune, applyPrune } = await import('../backup/prune.js');
+interface PruneOpts {
+  keep: number;
+  keepSafety?: number;
+  all?: boolean;
+  dir?: string;
+  dryRun?: boolean;
+}
+
+async function pruneCmd(ctx: Ctx, opts: PruneOpts): Promise<void> {
+  const { planPrune, applyPrune, DEFAULT_KEEP_SAFETY } = await import('../backup/prune.js');
+  const { sourceOf } = await import('../backup/files.js');
   const dir = dirOf(ctx, opts);
-  const plan = planPrune(dir, opts.keep);
-  const out = plan.remove.map((e) => ({ name: e.name, created_at: e.date.toISOString(), size_bytes: e.size }));
+  const target = opts.all ? undefined : ctx.target();
+  const keepSafety = opts.keepSafety ?? DEFAULT_KEEP_SAFETY;
+  const plan = planPrune(dir, { keep: opts.keep, keepSafety, target });
+  const whose = target ? `backups of ${target.display}` : 'backups of every database';
+  const out = plan.remove.map((e) => ({ name: e.name, type: e.safety ? 'safety' : 'backup', database: sourceOf(e), created_at: e.date.toISOString(), size_bytes: e.size }));
+  const json = (dryRun: boolean, deleted: typeof out) => ({ dry_run: dryRun, target: target?.display ?? null, keep: opts.keep, keep_safety: keepSafety, kept: plan.keep.map((e) => e.name), deleted });
+  const rule = `keeping the ${opts.keep} newest backup${opts.keep === 1 ? '' : 's'} and ${keepSafety} newest safety backup${keepSafety === 1 ? '' : 's'}`;
   if (plan.remove.length === 0) {
-    ctx.ui.success(`nothing to prune: ${plan.keep.length} backup${plan.keep.length === 1 ? '' : 's'} in ${dir}, keeping ${opts.keep}`);
-    if (ctx.ui.json) ctx.ui.printJson({ dry_run: Boolean(opts.dryRun), kept: plan.keep.map((e) => e.name), deleted: [] });
+    ctx.ui.success(`nothing to prune in ${dir}: ${formatCount(plan.keep.length)} ${whose}, ${rule}`);
+    if (ctx.ui.json) ctx.ui.printJson(json(Boolean(opts.dryRun), []));
     return;
   }
+  const listing = async () =>
+    ctx.ui.list(out, [
+      { header: 'name', value: (r) => r.name },
+      { header: 'type', value: (r) => r.type },
+      { header: 'database', value: (r) => r.database, wide: !opts.all },
+    ]);
   if (opts.dryRun) {
-    ctx.ui.info(`dry run: would delete ${plan.remove.length} backup${plan.remove.length === 1 ? '' : 's'} (keeping ${plan.keep.length}):`);
-    if (ctx.ui.json) return ctx.ui.printJson({ dry_run: true, kept: plan.keep.map((e) => e.name), deleted: out });
-    for (const e of plan.remove) ctx.ui.line(e.name);
+    ctx.ui.info(`dry run: would delete ${formatCount(plan.remove.length)} of the ${whose} (${rule}):`);
+    if (ctx.ui.json) return ctx.ui.printJson(json(true, out));
+    await listing();
     return;
   }
-  await ctx.confirm(`delete ${plan.remove.length} backup${plan.remove.length === 1 ? '' : 's'} from ${dir} (keeping the ${plan.keep.length} newest)?`);
+  await ctx.confirm(`delete ${formatCount(plan.remove.length)} ${whose} from ${dir} (${rule})?`);
   applyPrune(plan);
-  if (ctx.ui.json) return ctx.ui.printJson({ dry_run: false, kept: plan.keep.map((e) => e.name), deleted: out });
-  for (const e of plan.remove) ctx.ui.line(e.name);
-  ctx.ui.success(`deleted ${plan.remove.length} backup${plan.remove.length === 1 ? '' : 's'}, kept ${plan.keep.length}`);
+  if (ctx.ui.json) return ctx.ui.printJson(json(false, out));
+  await listing();
+  ctx.ui.success(`deleted ${formatCount(plan.remove.length)} backup${plan.remove.length === 1 ? '' : 's'}, kept ${formatCount(plan.keep.length)}`);
+}
+
+async function cleanCmd(ctx: Ctx, opts: { dir?: string }): Promise<void> {
+  const { strayTempFiles } = await import('../backup/files.js');
+  const dir = dirOf(ctx, opts);
+  const stray = strayTempFiles(dir);
+  if (ctx.ui.json && (ctx.dryRun || stray.length === 0)) return ctx.ui.printJson({ dir, dry_run: ctx.dryRun, removed: [], found: stray });
+  if (stray.length === 0) return ctx.ui.success(`no temp file left in ${dir}`);
+  if (ctx.dryRun) {
+    for (const f of stray) ctx.ui.line(f);
+    ctx.ui.info(`dry run: would remove ${formatCount(stray.length)} temp file${stray.length === 1 ? '' : 's'}`);
+    return;
+  }
+  const { removeQuietly } = await import('../backup/files.js');
+  for (const f of stray) removeQuietly(f);
+  if (ctx.ui.json) return ctx.ui.printJson({ dir, dry_run: false, removed: stray, found: stray });
+  for (const f of stray) ctx.ui.line(f);
+  ctx.ui.success(`removed ${formatCount(stray.length)} temp file${stray.length === 1 ? '' : 's'} from ${dir}`);
 }

@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { action, parsePositiveInt, type Ctx } from './context.js';
 import { mutateAudited } from './audited.js';
+import { displayTime, zoned } from './ui.js';
 import { COLIS_STATUSES } from '../db/schema.js';
 import type { ColisView } from '../domain/envois.js';
 import type { ColisDetail } from '../domain/colis.js';
@@ -79,14 +80,13 @@ async function list(ctx: Ctx, opts: ListOpts): Promise<void> {
   const rows = await listColis(await ctx.db(), { envoiId: opts.envoi, status, limit: opts.limit, after: opts.after });
   await ctx.ui.list<ColisView>(rows, [
     { header: 'id', value: (c) => c.id, align: 'right' },
-    { header: 'envoi', value: (c) => c.envoi_id, align: 'right' },
+    { header: 'envoi', value: (c) => c.envoi_id, align: 'right', kind: 'id' },
     { header: 'description', value: (c) => c.description },
     { header: 'weight kg', value: (c) => c.weight, align: 'right' },
     { header: 'dimensions cm', value: (c) => c.dimensions ?? '' },
-    { header: 'cost', value: (c) => c.shipping_cost, align: 'right' },
+    { header: 'cost', value: (c) => c.shipping_cost, align: 'right', kind: 'money' },
     { header: 'status', value: (c) => c.status },
-  ]);
-  if (!ctx.ui.json && rows.length === opts.limit) ctx.ui.info(`more may follow: --after ${rows[rows.length - 1]!.id}`);
+  ], rows, { limit: opts.limit, cursor: (c) => c.id });
 }
 
 async function show(ctx: Ctx, _opts: unknown, args: string[]): Promise<void> {
@@ -103,8 +103,8 @@ async function renderColis(ctx: Ctx, c: ColisDetail): Promise<void> {
       'weight kg': c.weight,
       'dimensions cm': c.dimensions ?? '',
       'shipping cost': c.shipping_cost,
-      envoi: `${c.envoi.id} (${c.envoi.status}, transporteur ${c.envoi.transporteur_id})`,
-      'updated (UTC)': c.updated_at ? c.updated_at.replace('T', ' ').slice(0, 16) : '',
+      envoi: `${c.envoi.id} (${c.envoi.status})`,
+      [zoned('updated')]: displayTime(c.updated_at),
     },
     c,
   );

@@ -6,15 +6,21 @@
 import os from 'node:os';
 import type { Command } from 'commander';
 import type { Knex } from 'knex';
-import { resolveTarget, type DbTarget } from '../db/config.js';
-import { InvalidInput } from '../domain/errors.js';
+import { databaseName, resolveTarget, type DbTarget } from '../db/config.js';
+import { InvalidInput, Unavailable } from '../domain/errors.js';
+import { parseDayOrInstant } from '../domain/dates.js';
 import { loadSettings, type Settings } from '../domain/settings.js';
 import { actorFromEnv } from '../domain/audit.js';
-import { Ui, colorAllowed } from './ui.js';
+import { OUTPUT_FORMATS, Ui, colorAllowed, type OutputFormat } from './ui.js';
 
 export interface GlobalOptions {
   db?: string;
   json?: boolean;
+  output?: string;
+  wide?: boolean;
+  columns?: string;
+  headers?: boolean;
+  pager?: boolean;
   yes?: boolean;
   color?: boolean;
   quiet?: boolean;
@@ -26,6 +32,8 @@ export interface DbOptions {
   schema?: boolean;
   /** Connect to the server without selecting a database (MySQL `db create`). */
   noDatabase?: boolean;
+  /** May create the SQLite file (`db create`, `db migrate`); every other command refuses to. */
+  create?: boolean;
 }
 
 /** Thrown inside a transaction to roll back a dry run; carries the would-be result out. */
@@ -54,6 +62,12 @@ export class Ctx {
       json: Boolean(opts.json),
       quiet: Boolean(opts.quiet),
       color: colorAllowed(opts.color, env, process.stderr),
+      format: outputFormat(opts),
+      wide: opts.wide,
+      columns: opts.columns === undefined ? undefined : parseColumnList(opts.columns),
+      headers: opts.headers,
+      pager: opts.pager,
+      env,
     });
     this.settings = loadSettings(env);
     this.actor = actorFromEnv(env, () => os.userInfo().username);
@@ -76,6 +90,17 @@ export class Ctx {
   /** Opens (once) and returns the connection; checks the schema is current unless told not to. */
   async db(options: DbOptions = {}): Promise<Knex> {
     if (!this.knex) {
+      const t = this.target();
+      if (t.kind === 'sqlite' && !options.create) {
+        const { existsSync } = await import('node:fs');
+        // Opening a missing file would create an empty database in whatever folder this runs.
+        if (!existsSync(t.filename)) {
+          throw new Unavailable(
+            `no database at ${t.display} (${t.filename}, resolved from ${t.source === 'default' ? 'the default: no --db, DATABASE_URL or DB_* set' : t.source}): point at yours with --db URL or DATABASE_URL, or create this one with \`billettigue db migrate\``,
+            { code: 'database_missing' },
+          );
+        }
+      }
       const { connect } = await import('../db/connection.js');
       this.knex = await connect(this.target(), { noDatabase: options.noDatabase });
       if (options.schema !== false) {
@@ -86,6 +111,23 @@ export class Ctx {
     return this.knex;
   }
 
+  private interruptText?: () => string | undefined;
+
+  /** What Ctrl-C leaves, said after the closers ran (default: the transaction was rolled back). */
+  onInterrupt(describe: () => string | undefined): void {
+    this.interruptText = describe;
+  }
+
+  interruptMessage(): string | undefined {
+    const own = this.interruptText?.();
+    if (own) return own;
+    if (this.mutating === 'running') return 'interrupted: the change in progress was rolled back; nothing was written';
+    if (this.mutating === 'done') return 'interrupted after the change was saved';
+    return 'interrupted: nothing was changed';
+  }
+
+  private mutating?: 'running' | 'done';
+
   onClose(fn: () => Promise<void>): void {
     this.closers.push(fn);
   }
@@ -94,6 +136,7 @@ export class Ctx {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.ui.stopSpinners();
+      this.ui.abort();
       for (const fn of this.closers.splice(0)) await fn().catch(() => undefined);
       const k = this.knex;
       this.knex = undefined;
@@ -116,16 +159,23 @@ export class Ctx {
     const { pauseAt } = await import('../backup/pause.js');
     await pauseAt('mutate');
     try {
-      return await retryOnConflict(db, () =>
-        db.transaction(async (trx) => {
-          const result = await fn(trx);
+      const result = await retryOnConflict(db, () => {
+        this.mutating = 'running';
+        return db.transaction(async (trx) => {
+          const r = await fn(trx);
           await pauseAt('mutate:commit');
-          if (this.dryRun) throw new DryRunRollback(result);
-          return result;
-        }),
-      );
+          if (this.dryRun) throw new DryRunRollback(r);
+          return r;
+        });
+      });
+      this.mutating = 'done';
+      // Named once the change is made (a refused change stays a one-line error).
+      this.announceTarget();
+      return result;
     } catch (err) {
+      this.mutating = undefined;
       if (err instanceof DryRunRollback) {
+        this.announceTarget();
         this.ui.info('dry run: the changes were rolled back; nothing was written');
         return err.result as T;
       }
@@ -139,27 +189,47 @@ export class Ctx {
    */
   async confirm(question: string): Promise<void> {
     if (this.yes || this.dryRun) return;
-    if (!process.stdin.isTTY) {
-      throw new InvalidInput(`${question.replace(/\?$/, '')}: confirmation needed, and stdin is not a terminal: re-run with --yes`, {
-        code: 'confirmation_required',
-      });
-    }
+    this.refuseWithoutTty(question);
+    this.announceTarget(true);
     const { confirm } = await import('@inquirer/prompts');
     const ok = await confirm({ message: question, default: false }, { output: process.stderr });
     if (!ok) throw new InvalidInput('cancelled: nothing was changed', { code: 'cancelled' });
   }
 
+  private refuseWithoutTty(question: string): void {
+    if (process.stdin.isTTY) return;
+    throw new InvalidInput(
+      `${question.replace(/\?$/, '')} (target: ${this.target().display}): confirmation needed, and stdin is not a terminal: re-run with --yes`,
+      { code: 'confirmation_required' },
+    );
+  }
+
   /**
-   * Stronger confirmation for non-embedded targets: type the database name on a TTY.
-   * The embedded SQLite file only needs a yes/no (or --yes).
+   * The confirmation of what drops or replaces data: on a terminal, type the database name (every
+   * engine: the SQLite file's name too); without one, --yes; else exit 2.
    */
   async confirmByName(question: string): Promise<void> {
-    const t = this.target();
-    if (t.kind === 'sqlite' || this.yes || this.dryRun || !process.stdin.isTTY) return this.confirm(question);
+    if (this.yes || this.dryRun) return;
+    this.refuseWithoutTty(question);
+    const name = databaseName(this.target());
+    this.announceTarget(true);
+    this.ui.info(question);
     const { input } = await import('@inquirer/prompts');
-    this.ui.info(`${question}\ntarget: ${t.display}`);
-    const typed = await input({ message: `type the database name (${t.database}) to confirm:` }, { output: process.stderr });
-    if (typed.trim() !== t.database) throw new InvalidInput('the name typed does not match: nothing was changed', { code: 'cancelled' });
+    const typed = await input({ message: `type the database name (${name}) to confirm:` }, { output: process.stderr });
+    if (typed.trim() !== name) throw new InvalidInput('the name typed does not match: nothing was changed', { code: 'cancelled' });
+  }
+
+  private announced = false;
+
+  /**
+   * `target: …` on stderr, once per command, before anything changes (PRODUCT.md: the target is
+   * always visible). `force` shows it even with --quiet: a prompt must name what it acts on.
+   */
+  announceTarget(force = false): void {
+    if (this.announced) return;
+    if (this.ui.quiet && !force) return;
+    this.announced = true;
+    this.ui.note(`target: ${this.target().display}`);
   }
 
   /**
@@ -181,10 +251,20 @@ export class Ctx {
         throw new InvalidInput('no password source: stdin is not a terminal: use --password-stdin or --generate-password');
       }
       const { password: prompt } = await import('@inquirer/prompts');
-      password = await prompt({ message: 'new password:', mask: '*' }, { output: process.stderr });
-      validatePassword(password, this.settings.passwordMinLength);
-      const again = await prompt({ message: 'repeat the password:', mask: '*' }, { output: process.stderr });
-      if (again !== password) throw new InvalidInput('the two passwords differ: nothing was changed');
+      // A typo at a hidden prompt is easy: ask again, up to three times.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          password = await prompt({ message: 'new password:', mask: '*' }, { output: process.stderr });
+          validatePassword(password, this.settings.passwordMinLength);
+          const again = await prompt({ message: 'repeat the password:', mask: '*' }, { output: process.stderr });
+          if (again !== password) throw new InvalidInput('the two passwords differ');
+          break;
+        } catch (err) {
+          if (!(err instanceof InvalidInput)) throw err;
+          if (attempt >= 3) throw new InvalidInput(`${err.message} (3 attempts): nothing was changed`);
+          this.ui.warn(`${err.message}: try again (${3 - attempt} attempt${3 - attempt === 1 ? '' : 's'} left)`);
+        }
+      }
     }
     validatePassword(password, this.settings.passwordMinLength);
     return { password, generated: false };
@@ -204,6 +284,33 @@ export async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** -o/--output (and --json, its synonym for json). */
+function outputFormat(opts: GlobalOptions): OutputFormat | undefined {
+  if (opts.output === undefined) return opts.json ? 'json' : undefined;
+  const f = opts.output.trim().toLowerCase();
+  if (!(OUTPUT_FORMATS as readonly string[]).includes(f)) {
+    throw new InvalidInput(`-o/--output "${opts.output}" is not a format: use ${OUTPUT_FORMATS.join(', ')}`);
+  }
+  if (opts.json && f !== 'json') throw new InvalidInput(`--json and -o ${f} disagree: choose one`);
+  return f as OutputFormat;
+}
+
+function parseColumnList(value: string): string[] {
+  const list = value.split(',').map((c) => c.trim().toLowerCase()).filter(Boolean);
+  if (list.length === 0) throw new InvalidInput('--columns: name at least one column, e.g. --columns id,email');
+  return list;
+}
+
+/**
+ * An answer given as an exit status, like `grep -q` (e.g. `tokens check`: 1 = not revoked): the
+ * answer is already on stdout, so no `error:` line is printed.
+ */
+export class ExitWith extends Error {
+  constructor(readonly exitCode: number) {
+    super(`exit ${exitCode}`);
+  }
 }
 
 let current: Ctx | undefined;
@@ -253,16 +360,11 @@ export function parseNonNegativeInt(name: string) {
   };
 }
 
-/** `--since`/`--created-since`: YYYY-MM-DD (midnight UTC) or a full ISO 8601 timestamp. */
+/**
+ * Every option that takes a date (`--since`, `--created-since`, `--expired-before`…): a calendar
+ * day of the display time zone (its start), today/yesterday/tomorrow, or an ISO 8601 time (a time
+ * without a zone is read in the display zone). One parser for every group: src/domain/dates.ts.
+ */
 export function parseDateOption(name: string) {
-  return (value: string): Date => {
-    const v = value.trim();
-    const day = /^\d{4}-\d{2}-\d{2}$/.test(v);
-    const iso = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/.test(v);
-    const d = new Date(day ? `${v}T00:00:00Z` : iso && !/(Z|[+-]\d{2}:?\d{2})$/.test(v) ? `${v.replace(' ', 'T')}Z` : v);
-    if ((!day && !iso) || Number.isNaN(d.getTime())) {
-      throw new InvalidInput(`${name} "${value}" is not a date: use YYYY-MM-DD or an ISO 8601 time like 2026-11-25T08:00:00Z`);
-    }
-    return d;
-  };
+  return (value: string): Date => parseDayOrInstant(value, name, 'start');
 }

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { action, parseDateOption, parsePositiveInt, readStdin, type Ctx } from './context.js';
 import { mutateAudited } from './audited.js';
-import type { Column } from './ui.js';
+import { displayTime, zoned, type Column } from './ui.js';
 import { InvalidInput } from '../domain/errors.js';
 import type { ColisInput, ColisView, EnvoiDetail, EnvoiSort, EnvoiSummary, EnvoiVerb, StatusTotal } from '../domain/envois.js';
 import { COLIS_STATUSES, ENVOI_STATUSES, type EnvoiStatus } from '../db/schema.js';
@@ -60,9 +60,9 @@ Examples:
     .command('list')
     .description('envois with their sender, carrier, colis count, total weight and cost (newest first)')
     .option('--status <status>', `only this status: ${ENVOI_STATUSES.join(', ')}`)
-    .option('--transporteur <id|email>', 'only envois of this carrier')
-    .option('--expediteur <id|email>', 'only envois of this sender (utilisateur id or email)')
-    .option('--since <date>', 'only envois created at or after this date (YYYY-MM-DD or ISO 8601, UTC)', parseDateOption('--since'))
+    .option('--transporteur <account>', 'only envois of this carrier (account id or email)')
+    .option('--expediteur <account>', 'only envois of this sender (account id or email)')
+    .option('--since <date>', 'only envois created at or after this day (YYYY-MM-DD, display time zone) or time (ISO 8601)', parseDateOption('--since'))
     .option('--sort <field>', 'id (oldest first) or -id (newest first)', '-id')
     .option('--limit <n>', 'at most this many envois', parsePositiveInt('--limit', 10000), 50)
     .option('--after <id>', 'keyset pagination: envois after this id in the sort order', parsePositiveInt('--after'))
@@ -85,8 +85,8 @@ Examples:
   envois
     .command('create')
     .description('create an envoi and all its colis in one transaction')
-    .option('--expediteur <id|email>', 'the sender: an active utilisateur (id or account email)')
-    .option('--transporteur <id|email>', 'the carrier: an active transporteur of type colis or mixte')
+    .option('--expediteur <account>', 'the sender: an active utilisateur (account id or email)')
+    .option('--transporteur <account>', 'the carrier, by account id or email: an active transporteur of type colis or mixte')
     .option('--description <text>', 'what the envoi is')
     .option('--recipient-name <name>', 'who receives it')
     .option('--recipient-phone <phone>', 'recipient phone (06 12 34 56 78 or +33612345678; stored as E.164)')
@@ -146,20 +146,17 @@ async function list(ctx: Ctx, opts: ListOpts): Promise<void> {
   });
   const columns: Column<EnvoiSummary>[] = [
     { header: 'id', value: (r) => r.id, align: 'right' },
-    { header: 'created (UTC)', value: (r) => utc(r.created_at) },
+    { header: zoned('created'), key: 'created', value: (r) => utc(r.created_at) },
     { header: 'status', value: (r) => r.status },
-    { header: 'description', value: (r) => clip(r.description, 30) },
-    { header: 'expediteur', value: (r) => `${r.expediteur_name} <${r.expediteur_email}>` },
-    { header: 'recipient', value: (r) => r.recipient_name },
-    { header: 'transporteur', value: (r) => `${r.transporteur_name} (${r.transporteur_id})` },
+    { header: 'description', value: (r) => r.description },
+    { header: 'expediteur', value: (r) => r.expediteur_email },
+    { header: 'recipient', value: (r) => r.recipient_name, wide: true },
+    { header: 'transporteur', value: (r) => r.transporteur_email },
     { header: 'colis', value: (r) => (r.lost_count ? `${r.colis_count} (${r.lost_count} lost)` : r.colis_count), align: 'right' },
-    { header: 'weight kg', value: (r) => r.total_weight, align: 'right' },
-    { header: 'cost', value: (r) => r.total_shipping_cost, align: 'right' },
+    { header: 'weight kg', key: 'weight', value: (r) => r.total_weight, align: 'right', wide: true },
+    { header: 'cost', value: (r) => r.total_shipping_cost, align: 'right', kind: 'money' },
   ];
-  await ctx.ui.list(rows, columns);
-  if (!ctx.ui.json && rows.length === opts.limit) {
-    ctx.ui.info(`more may follow: --after ${rows[rows.length - 1]!.id}`);
-  }
+  await ctx.ui.list(rows, columns, rows, { limit: opts.limit, cursor: (r) => r.id });
 }
 
 // ---- show -----------------------------------------------------------------------------------
@@ -177,11 +174,11 @@ export async function renderEnvoi(ctx: Ctx, e: EnvoiDetail): Promise<void> {
       envoi: e.id,
       status: e.status,
       description: e.description,
-      expediteur: `${x.first_name} ${x.last_name} <${x.email}> (utilisateur ${x.id}, compte ${e.compte_id})`,
+      expediteur: `${x.first_name} ${x.last_name} <${x.email}> (account ${x.compte_id})`,
       recipient: `${e.recipient_name}, ${e.recipient_phone}`,
-      transporteur: `${t.company_name ?? t.email} <${t.email}> (transporteur ${t.id}, ${t.company_type})`,
-      'created (UTC)': utc(e.created_at),
-      'updated (UTC)': utc(e.updated_at),
+      transporteur: `${t.company_name ?? t.email} <${t.email}> (account ${t.compte_id}, ${t.company_type})`,
+      [zoned('created')]: utc(e.created_at),
+      [zoned('updated')]: utc(e.updated_at),
     },
     e,
   );
@@ -190,7 +187,7 @@ export async function renderEnvoi(ctx: Ctx, e: EnvoiDetail): Promise<void> {
     { header: 'description', value: (c) => clip(c.description, 40) },
     { header: 'weight kg', value: (c) => c.weight, align: 'right' },
     { header: 'dimensions cm', value: (c) => c.dimensions ?? '' },
-    { header: 'cost', value: (c) => c.shipping_cost, align: 'right' },
+    { header: 'cost', value: (c) => c.shipping_cost, align: 'right', kind: 'money' },
     { header: 'status', value: (c) => c.status },
   ]);
   const totals: Array<{ label: string } & StatusTotal> = [
@@ -201,7 +198,7 @@ export async function renderEnvoi(ctx: Ctx, e: EnvoiDetail): Promise<void> {
     { header: '', value: (r) => r.label },
     { header: 'colis', value: (r) => r.colis, align: 'right' },
     { header: 'weight kg', value: (r) => r.weight, align: 'right' },
-    { header: 'cost', value: (r) => r.shipping_cost, align: 'right' },
+    { header: 'cost', value: (r) => r.shipping_cost, align: 'right', kind: 'money' },
   ]);
 }
 
@@ -220,8 +217,8 @@ interface CreateOpts {
 
 async function create(ctx: Ctx, opts: CreateOpts): Promise<void> {
   const { createEnvoi, parseColisSpec, parseColisFile } = await import('../domain/envois.js');
-  if (!opts.expediteur) throw new InvalidInput('--expediteur is required (utilisateur id or account email)', { code: 'missing_field' });
-  if (!opts.transporteur) throw new InvalidInput('--transporteur is required (transporteur id or account email)', { code: 'missing_field' });
+  if (!opts.expediteur) throw new InvalidInput('--expediteur is required (account id or email)', { code: 'missing_field' });
+  if (!opts.transporteur) throw new InvalidInput('--transporteur is required (account id or email)', { code: 'missing_field' });
   if (opts.colis.length > 0 && opts.colisFile) {
     throw new InvalidInput('choose one of --colis and --colis-file', { code: 'invalid_usage' });
   }
@@ -314,9 +311,7 @@ async function move(ctx: Ctx, verb: EnvoiVerb, id: string, opts: MoveOpts): Prom
 
 // ---- helpers --------------------------------------------------------------------------------
 
-function utc(iso: string | null): string {
-  return iso ? iso.replace('T', ' ').slice(0, 16) : '';
-}
+const utc = displayTime;
 
 function clip(s: string, n: number): string {
   return s.length > n ? s.slice(0, n - 1) + '…' : s;

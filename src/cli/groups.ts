@@ -32,4 +32,6 @@ export const GROUPS: Record<string, GroupDef> = {
   maintenance: { description: 'purge tokens, archive old data, check invariants', load: () => import('./maintenance.js') },
   audit: { description: 'who changed what, when', load: () => import('./audit.js') },
   doctor: { description: 'check the connection, schema and settings', load: () => import('./doctor.js') },
+  version: { description: 'the version, build, Node and (with a target) the server version', load: () => import('./version.js') },
+  completion: { description: 'shell completion script: bash, zsh, fish or powershell', load: () => import('./completion.js') },
 };

@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { action, parsePositiveInt, type Ctx } from './context.js';
 import { IntegrityError, InvalidInput } from '../domain/errors.js';
+import { displayTime, formatCount, zoned } from './ui.js';
 
 export function register(m: Command): void {
   m.addHelpText(
@@ -91,13 +92,13 @@ Examples:
 async function purgeTokensCmd(ctx: Ctx, opts: { batchSize: number }): Promise<void> {
   const db = await ctx.db();
   const { purgeTokens } = await import('../domain/maintenance.js');
-  ctx.ui.info(`target: ${ctx.target().display}`);
+  ctx.announceTarget();
   const spinner = await ctx.ui.spinner('purging expired revoked tokens…');
   const result = await purgeTokens(db, {
     actor: ctx.actor,
     batchSize: opts.batchSize,
     dryRun: ctx.dryRun,
-    onBatch: (n) => (spinner.text = `purging expired revoked tokens… ${n.toLocaleString('en')} deleted`),
+    onBatch: (n) => (spinner.text = `purging expired revoked tokens… ${formatCount(n)} deleted`),
   });
   spinner.stop();
   if (ctx.ui.json) {
@@ -120,7 +121,7 @@ async function archiveCmd(ctx: Ctx, opts: { olderThan?: string; batchSize: numbe
   }
   const cutoff = parseCutoff(opts.olderThan);
   const db = await ctx.db();
-  ctx.ui.info(`target: ${ctx.target().display}`);
+  ctx.announceTarget();
   const plan = await planArchive(db, cutoff);
   const summary = (verb: string) =>
     `${verb} ${plan.reservations} reservation(s) with ${plan.paiements} paiement(s) and ${plan.envois} envoi(s) with ${plan.colis} colis, older than ${cutoff.toISOString()}`;
@@ -179,7 +180,7 @@ async function restoreCmd(ctx: Ctx, opts: { id: string; reason?: string }): Prom
   const { parseArchiveRef, restoreArchived } = await import('../domain/archive.js');
   const ref = parseArchiveRef(opts.id);
   await ctx.db();
-  ctx.ui.info(`target: ${ctx.target().display}`);
+  ctx.announceTarget();
   const r = await ctx.mutate((trx) => restoreArchived(trx, ref, ctx.actor, opts.reason));
   const json = {
     type: r.type,
@@ -193,7 +194,7 @@ async function restoreCmd(ctx: Ctx, opts: { id: string; reason?: string }): Prom
   await ctx.ui.record({
     record: `${r.type} ${r.id}`,
     status: r.status,
-    'archived at (UTC)': r.archivedAt ?? '',
+    [zoned('archived at')]: displayTime(r.archivedAt),
     [r.type === 'reservation' ? 'paiement' : 'colis']: r.children.join(', ') || '(none)',
   });
   if (!ctx.dryRun) ctx.ui.success(`restored ${r.type} ${r.id} with ${r.children.length} ${r.type === 'reservation' ? 'paiement' : 'colis'} from the archive`);
@@ -232,7 +233,7 @@ async function checkCmd(ctx: Ctx, opts: { limit: number; rule?: string[]; listRu
     }
   }
   const db = await ctx.db();
-  ctx.ui.info(`target: ${ctx.target().display}`);
+  ctx.announceTarget();
   const s = ctx.settings;
   const settingsText = `refund rate ${pct(s.refundRateBp)}%, colis ${formatCents(s.colisBaseCents)} + ${formatCents(s.colisPerKgCents)}/kg`;
   const spinner = await ctx.ui.spinner('checking invariants…');

@@ -39,12 +39,14 @@ Examples:
     .description('revenue summary: totals by status and by month (same as list --summary)')
     .option('--status <status>', 'pending, completed, failed or refunded')
     .option('--since <date>', 'payment date on or after this day (local, YYYY-MM-DD) or time (ISO 8601 with a zone)')
+.addHelpText('after', `\nExample:\n  $ billettigue payments summary --since 2026-01-01`)
     .action(action((ctx: Ctx, opts: ListOpts) => summary(ctx, opts)));
 
   cmd
     .command('show')
     .description('a paiement with its reservation and trajet')
     .argument('<id>', 'paiement id', id)
+    .addHelpText('after', `\nExample:\n  $ billettigue payments show 1001`)
     .action(action(show));
 }
 
@@ -71,18 +73,20 @@ async function list(ctx: Ctx, opts: ListOpts): Promise<void> {
     limit: opts.limit,
     after: opts.after,
   });
-  await ctx.ui.list(rows, [
-    { header: 'id', value: (p) => p.id, align: 'right' },
-    { header: 'reservation', value: (p) => `#${p.reservation_id} (${p.reservation_status})` },
-    { header: 'passenger', value: (p) => p.passenger },
-    { header: 'trajet', value: (p) => `#${p.trajet_id}` },
-    { header: 'amount', value: (p) => p.amount, align: 'right' },
-    { header: 'status', value: (p) => p.status },
-    { header: `payment date (${zoneLabel()})`, value: (p) => localTime(p.payment_date) },
-  ]);
-  if (!ctx.ui.json && rows.length === opts.limit) {
-    ctx.ui.info(`showing the first ${rows.length}: continue with --after ${rows[rows.length - 1]!.id}`);
-  }
+  await ctx.ui.list(
+    rows,
+    [
+      { header: 'id', value: (p) => p.id, align: 'right' },
+      { header: 'reservation', value: (p) => `#${p.reservation_id} (${p.reservation_status})` },
+      { header: 'passenger', value: (p) => p.passenger },
+      { header: 'trajet', value: (p) => `#${p.trajet_id}` },
+      { header: 'amount', value: (p) => p.amount, align: 'right', kind: 'money' },
+      { header: 'status', value: (p) => p.status },
+      { header: `payment date (${zoneLabel()})`, key: 'payment_date', value: (p) => localTime(p.payment_date) },
+    ],
+    rows,
+    { limit: opts.limit, cursor: (p) => p.id },
+  );
 }
 
 async function summary(ctx: Ctx, opts: Pick<ListOpts, 'status' | 'since'>): Promise<void> {
@@ -95,7 +99,7 @@ async function summary(ctx: Ctx, opts: Pick<ListOpts, 'status' | 'since'>): Prom
   await ctx.ui.section('by status', s.by_status, [
     { header: 'status', value: (r) => r.status },
     { header: 'paiements', value: (r) => r.count, align: 'right' },
-    { header: 'amount', value: (r) => r.amount, align: 'right' },
+    { header: 'amount', value: (r) => r.amount, align: 'right', kind: 'money' },
   ]);
   await ctx.ui.section(`by month (${zoneLabel()})`, s.by_month, [
     { header: 'month', value: (r) => r.month },
@@ -104,7 +108,7 @@ async function summary(ctx: Ctx, opts: Pick<ListOpts, 'status' | 'since'>): Prom
     { header: 'completed', value: (r) => r.completed, align: 'right' },
     { header: 'failed', value: (r) => r.failed, align: 'right' },
     { header: 'refunded', value: (r) => r.refunded, align: 'right' },
-    { header: 'revenue', value: (r) => r.revenue, align: 'right' },
+    { header: 'revenue', value: (r) => r.revenue, align: 'right', kind: 'money' },
   ]);
   ctx.ui.line(`\ntotal: ${s.total.count} paiements, ${s.total.amount} in all, revenue (completed) ${s.total.revenue}`);
 }

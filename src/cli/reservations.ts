@@ -26,7 +26,7 @@ Examples:
     .command('list')
     .description('reservations with their trajet and paiement, by id')
     .option('--trajet <id>', 'only this trajet\'s reservations', parsePositiveInt('--trajet'))
-    .option('--account <id|email>', 'only this account\'s reservations')
+    .option('--account <account>', 'only this account\'s reservations')
     .option('--guest', 'only guest reservations (no account)')
     .option('--status <status>', 'pending, confirmed, cancelled, completed or refunded')
     .option('--since <date>', 'booked on or after this day (local, YYYY-MM-DD) or time (ISO 8601 with a zone)')
@@ -42,6 +42,7 @@ Examples:
     .command('show')
     .description('a reservation with its trajet and paiement')
     .argument('<id>', 'reservation id', id)
+    .addHelpText('after', `\nExamples:\n  $ billettigue reservations show 1001\n  $ billettigue reservations get 1001 --json`)
     .action(action(show));
 
   cmd
@@ -53,7 +54,7 @@ Examples:
     .requiredOption('--phone <phone>', 'passenger phone: +33612345678 or 06 12 34 56 78')
     .option('--seats <n>', 'seats to book, 1 to 50', parsePositiveInt('--seats', 50), 1)
     .option('--refundable', 'take the refundable option (a supplement of BILLETTIGUE_REFUND_RATE %, default 10, of the fare)')
-    .option('--account <id|email>', 'the booking account (none: a guest reservation)')
+    .option('--account <account>', 'the booking account (none: a guest reservation)')
     .option('--reason <text>', 'why (kept in the audit log)')
     .option('--dry-run', 'show the reservation and its amounts, then roll back')
     .addHelpText('after', `
@@ -124,10 +125,7 @@ async function list(ctx: Ctx, opts: ListOpts): Promise<void> {
     header: 'trajet',
     value: (r) => `#${r.trajet.id} ${r.trajet.departure_city} → ${r.trajet.arrival_city} ${localTime(r.trajet.departure_time)}`,
   });
-  await ctx.ui.list(rows, columns);
-  if (!ctx.ui.json && rows.length === opts.limit) {
-    ctx.ui.info(`showing the first ${rows.length}: continue with --after ${rows[rows.length - 1]!.id}`);
-  }
+  await ctx.ui.list(rows, columns, rows, { limit: opts.limit, cursor: (r) => r.id });
 }
 
 async function show(ctx: Ctx, _opts: unknown, args: string[]): Promise<void> {

@@ -6,7 +6,8 @@
 import type { Command } from 'commander';
 import { action, parsePositiveInt, type Ctx } from './context.js';
 import { InvalidInput } from '../domain/errors.js';
-import type { Progress } from './ui.js';
+import { displayTime, formatCount, type Progress } from './ui.js';
+import { localZoneName } from '../domain/dates.js';
 
 interface RestoreOpts {
   dir?: string;
@@ -61,7 +62,7 @@ async function restoreCmd(ctx: Ctx, opts: RestoreOpts, args: string[]): Promise<
   const { resolveBackup } = await import('../backup/files.js');
   const { acquireRestoreLock } = await import('../backup/lock.js');
   const restore = await import('../backup/restore.js');
-  const file = resolveBackup(args[0]!, dirOf(opts));
+  const file = resolveBackup(args[0]!, dirOf(opts), target);
 
   const lock = await acquireRestoreLock(target, { purpose: 'restore', actor: ctx.actor });
   if (lock.notice) ctx.ui.warn(lock.notice);
@@ -86,11 +87,11 @@ async function restoreCmd(ctx: Ctx, opts: RestoreOpts, args: string[]): Promise<
 
   // What is about to happen, for the person who confirms it.
   const rows = m ? m.tables.reduce((n, t) => n + t.rows, 0) : null;
-  ctx.ui.info(`target:  ${target.display}`);
+  ctx.announceTarget(true);
   ctx.ui.info(`backup:  ${file}`);
   if (m) {
-    ctx.ui.info(`taken:   ${m.finished_at} from ${m.database.display} (${m.server_version}), ${m.scope === 'full' ? 'every table' : `only ${m.tables.map((t) => t.name).join(', ')}`}`);
-    ctx.ui.info(`content: ${m.tables.length} tables, ${rows!.toLocaleString('en')} rows (${m.tables.filter((t) => t.rows > 0).map((t) => `${t.name} ${t.rows.toLocaleString('en')}`).join(', ')})`);
+    ctx.ui.info(`taken:   ${displayTime(m.finished_at)} ${localZoneName()} from ${m.database.display} (${m.server_version}), ${m.scope === 'full' ? 'every table' : `only ${m.tables.map((t) => t.name).join(', ')}`}`);
+    ctx.ui.info(`content: ${m.tables.length} tables, ${formatCount(rows!)} rows (${m.tables.filter((t) => t.rows > 0).map((t) => `${t.name} ${formatCount(t.rows)}`).join(', ')})`);
     ctx.ui.info('verified: manifest checksum and file SHA-256 ok');
   }
   if (prepared.behind.length) {
@@ -98,8 +99,14 @@ async function restoreCmd(ctx: Ctx, opts: RestoreOpts, args: string[]): Promise<
       `the backup is older than this build (${prepared.behind.length} migration${prepared.behind.length > 1 ? 's' : ''} behind: ${prepared.behind.join(', ')}): they are applied to the restored copy before it is swapped in, so the database comes back at this build's schema`,
     );
   }
+  // A backup of another database: say so with both names, and ask even a scripted run (--yes).
+  const { backupOf } = await import('../backup/files.js');
+  const foreign = m !== null && backupOf({ manifest: m }, target) === false;
+  if (foreign) ctx.ui.warn(`this backup was taken from ${m.database.display}, not from ${target.display}`);
   if (!ctx.dryRun) {
-    await ctx.confirmByName(`replace ${m && m.scope === 'tables' ? `the tables ${m.tables.map((t) => t.name).join(', ')}` : 'every table'} of ${target.display} with this backup?`);
+    await ctx.confirmByName(
+      `replace ${m && m.scope === 'tables' ? `the tables ${m.tables.map((t) => t.name).join(', ')}` : 'every table'} of ${target.display} with this backup${foreign ? ` of ANOTHER database, ${m.database.display}` : ''}?`,
+    );
   }
 
   // Safety backup of what is there now.
@@ -165,7 +172,7 @@ async function restoreCmd(ctx: Ctx, opts: RestoreOpts, args: string[]): Promise<
   }
   await ctx.ui.list(tables, [
     { header: 'table', value: (t) => t.name },
-    { header: 'rows', value: (t) => t.rows.toLocaleString('en'), align: 'right' },
+    { header: 'rows', value: (t) => t.rows, align: 'right' },
     { header: 'sha-256', value: (t) => (t.sha256 ? `${t.sha256.slice(0, 16)}…` : '') },
     { header: 'verified', value: (t) => (t.verified ? ctx.ui.green('yes') : prepared.stock ? 'no manifest' : ctx.ui.red('no')) },
   ]);
@@ -178,7 +185,7 @@ async function restoreCmd(ctx: Ctx, opts: RestoreOpts, args: string[]): Promise<
   }
   ctx.ui.info(`after the swap: ${report.postSwapCheck}`);
   ctx.ui.success(
-    `restored ${target.display} from ${file} in ${seconds.toFixed(1)} s: ${tables.length} tables, ${tables.reduce((n, t) => n + t.rows, 0).toLocaleString('en')} rows${m ? ', every table verified against the manifest' : ' (stock dump: not verifiable)'}`,
+    `restored ${target.display} from ${file} in ${seconds.toFixed(1)} s: ${tables.length} tables, ${formatCount(tables.reduce((n, t) => n + t.rows, 0))} rows${m ? ', every table verified against the manifest' : ' (stock dump: not verifiable)'}`,
   );
   if (safety) ctx.ui.info(`safety backup: ${safety}`);
   if (report.undo) ctx.ui.info(`the replaced tables are kept as ${report.undo}: \`billettigue restore --undo\` puts them back`);
@@ -254,7 +261,7 @@ async function undoCmd(ctx: Ctx, _opts: RestoreOpts): Promise<void> {
     const { NotFound } = await import('../domain/errors.js');
     throw new NotFound(`nothing to undo for ${target.display}: no previous tables are kept (a restore keeps them until the next restore)`);
   }
-  ctx.ui.info(`target: ${target.display}`);
+  ctx.announceTarget();
   ctx.ui.info(`puts back: ${kept} (what the last restore replaced); what is live now is kept in its place, so --undo again redoes`);
   if (ctx.dryRun) {
     ctx.ui.info('dry run: nothing was swapped');

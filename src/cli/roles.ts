@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { action, type Ctx } from './context.js';
 import type { RoleRecord } from '../domain/roles.js';
+import { displayTime, zoned } from './ui.js';
 
 export function register(roles: Command): void {
   roles.addHelpText(
@@ -18,7 +19,7 @@ Examples:
   $ billettigue roles delete support --yes`,
   );
 
-  roles.command('list').description('every role with its number of accounts').action(action(list));
+  roles.command('list').description('every role with its number of accounts').addHelpText('after', `\nExamples:\n  $ billettigue roles list\n  $ billettigue roles ls --json`).action(action(list));
 
   roles
     .command('show')
@@ -83,8 +84,8 @@ async function show(ctx: Ctx, _opts: unknown, [ref]: string[]): Promise<void> {
       'profile table': `${r.profile}s`,
       accounts: r.accounts,
       ...Object.fromEntries(Object.entries(r.accounts_by_status).map(([s, n]) => [`  ${s}`, n])),
-      'created (UTC)': r.created_at?.replace('T', ' ').slice(0, 16),
-      'updated (UTC)': r.updated_at?.replace('T', ' ').slice(0, 16),
+      [zoned('created')]: displayTime(r.created_at),
+      [zoned('updated')]: displayTime(r.updated_at),
     },
     r,
     `role ${r.name}`,

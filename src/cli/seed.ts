@@ -4,9 +4,9 @@
  * the bulk load in src/domain/demo and src/db/bulk.ts. See docs/seed.md.
  */
 import type { Command } from 'commander';
-import { action, parseDateOption, parseNonNegativeInt, parsePositiveInt, type Ctx } from './context.js';
+import { action, parseNonNegativeInt, parsePositiveInt, type Ctx } from './context.js';
 import { Conflict, InvalidInput } from '../domain/errors.js';
-import type { Progress } from './ui.js';
+import { formatCount, type Progress } from './ui.js';
 
 export function register(seed: Command): void {
   seed.addHelpText(
@@ -73,13 +73,15 @@ interface DemoOpts {
 }
 
 /** `--now`: a date, an ISO time or "today" (midnight UTC, the one use of the clock, on request). */
-function parseReference(raw: string | undefined, fallback: Date): Date {
+async function parseReference(raw: string | undefined, fallback: Date): Promise<Date> {
   if (raw === undefined) return fallback;
   if (raw.trim().toLowerCase() === 'today') {
     const d = new Date();
     return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()));
   }
-  const d = parseDateOption('--now')(raw);
+  // UTC days, whatever the display zone: the same --now gives the same rows on every machine.
+  const { parseDayOrInstant } = await import('../domain/dates.js');
+  const d = parseDayOrInstant(raw, '--now', 'start', new Date(), 'UTC');
   return new Date(Math.floor(d.getTime() / 1000) * 1000);
 }
 
@@ -98,7 +100,7 @@ async function demo(ctx: Ctx, opts: DemoOpts): Promise<void> {
   });
   const randomSeed = opts.randomSeed ?? plan.DEFAULT_RANDOM_SEED;
   if (randomSeed.trim() === '') throw new InvalidInput('--random-seed must not be empty');
-  const reference = parseReference(opts.now, plan.DEFAULT_REFERENCE);
+  const reference = await parseReference(opts.now, plan.DEFAULT_REFERENCE);
   const loaderEnv = (ctx.env.BILLETTIGUE_SEED_LOADER ?? 'auto').trim().toLowerCase();
   if (!['auto', 'load-data', 'insert'].includes(loaderEnv)) {
     throw new InvalidInput(`BILLETTIGUE_SEED_LOADER=${loaderEnv} is invalid: use auto, load-data or insert`);
@@ -124,7 +126,7 @@ async function demo(ctx: Ctx, opts: DemoOpts): Promise<void> {
 
   const target = ctx.target();
   const knex = await ctx.db();
-  ctx.ui.info(`target: ${target.display}`);
+  ctx.announceTarget();
   const state = await domain.inspectForDemo(knex);
   const existing = domain.totalRows(state);
 
@@ -145,7 +147,7 @@ async function demo(ctx: Ctx, opts: DemoOpts): Promise<void> {
 
   const offsets = opts.fresh ? (Object.fromEntries(DEMO_TABLES.map((t) => [t, 0])) as typeof state.maxIds) : state.maxIds;
   const estimate = Math.round(plan.estimateRows(demoPlan));
-  const what = `${demoPlan.accounts} accounts, ${demoPlan.transporteurs} transporteurs, ${demoPlan.admins} admins, ${demoPlan.trajets} trajets, ${demoPlan.reservations} reservations, ${demoPlan.envois} envois (≈ ${estimate.toLocaleString('en')} rows)`;
+  const what = `${formatCount(demoPlan.accounts)} accounts, ${formatCount(demoPlan.transporteurs)} transporteurs, ${formatCount(demoPlan.admins)} admins, ${formatCount(demoPlan.trajets)} trajets, ${formatCount(demoPlan.reservations)} reservations, ${formatCount(demoPlan.envois)} envois (≈ ${formatCount(estimate)} rows)`;
 
   if (ctx.dryRun) {
     ctx.ui.info(`dry run: would ${opts.fresh && existing > 0 ? `empty ${existing} rows, then ` : ''}generate ${what} with random seed "${randomSeed}" around ${reference.toISOString()}; nothing was written`);
@@ -175,21 +177,37 @@ async function demo(ctx: Ctx, opts: DemoOpts): Promise<void> {
 
   const passwordHash = await hashing;
 
+  // Ctrl-C (main.ts closes the context): stop loading at once; open batches roll back; what the
+  // committed batches kept is counted, so that the message says exactly what is there now.
+  const stop = new AbortController();
+  let emptied = false;
+  const load: { running?: Promise<unknown> } = {};
+  let finished = false;
+  let kept: Array<[string, number]> | undefined;
+  ctx.onClose(async () => {
+    stop.abort();
+    if (!load.running || finished) return;
+    await Promise.race([load.running.catch(() => undefined), new Promise((r) => setTimeout(r, 5000))]);
+    try {
+      kept = await Promise.all(DEMO_TABLES.map(async (t) => [t, Number(((await knex(t).count({ n: '*' }).first()) as { n: number | string }).n)] as [string, number]));
+    } catch {
+      kept = undefined;
+    }
+  });
+  ctx.onInterrupt(() => interruptedSeed({ fresh: Boolean(opts.fresh), emptied, existing, started: Boolean(load.running), kept, again: rerunCommand() }));
+
   if (opts.fresh && existing > 0) {
     await domain.emptyDemoTables(knex);
-    ctx.ui.info(`emptied the data tables (${existing} rows)`);
+    emptied = true;
+    ctx.ui.info(`emptied the data tables (${formatCount(existing)} rows)`);
   }
   ctx.ui.info(`generating ${what}; random seed "${randomSeed}", reference time ${reference.toISOString()}`);
-
-  // Ctrl-C (main.ts closes the context): stop loading at once; open batches roll back.
-  const stop = new AbortController();
-  ctx.onClose(async () => stop.abort());
   // One bar for the whole seed (tables load concurrently on MySQL); a line per finished table.
   let bar: Progress | undefined;
   const progress = new Map<string, number>();
   const lanesEnv = ctx.env.BILLETTIGUE_SEED_LANES;
   const lanes = lanesEnv === undefined || lanesEnv === '' ? undefined : parsePositiveInt('BILLETTIGUE_SEED_LANES', 4)(lanesEnv);
-  const result = await domain.runDemoSeed(
+  const run = domain.runDemoSeed(
     knex,
     {
       plan: demoPlan,
@@ -215,10 +233,13 @@ async function demo(ctx: Ctx, opts: DemoOpts): Promise<void> {
       },
       onTableDone: (table, rows, seconds) => {
         progress.set(table, rows);
-        bar?.note?.(`  ${table.padEnd(16)} ${rows.toLocaleString('en').padStart(11)} rows  ${seconds.toFixed(2)} s`);
+        bar?.note?.(`  ${table.padEnd(16)} ${formatCount(rows).padStart(11)} rows  ${seconds.toFixed(2)} s`);
       },
     },
   );
+  load.running = run;
+  const result = await run;
+  finished = true;
   bar?.done();
   if (result.fallbackReason) ctx.ui.warn(`LOAD DATA LOCAL INFILE not used: ${result.fallbackReason}; loaded with multi-row INSERTs`);
 
@@ -269,13 +290,13 @@ async function demo(ctx: Ctx, opts: DemoOpts): Promise<void> {
     [...tables, { table: 'total', rows: result.totalRows, seconds: round2(result.seconds), rows_per_second: rate(result.totalRows, result.seconds) }],
     [
       { header: 'table', value: (r) => r.table },
-      { header: 'rows', value: (r) => r.rows.toLocaleString('en'), align: 'right' },
+      { header: 'rows', value: (r) => r.rows, align: 'right' },
       { header: 'seconds', value: (r) => r.seconds.toFixed(2), align: 'right' },
-      { header: 'rows/s', value: (r) => r.rows_per_second.toLocaleString('en'), align: 'right' },
+      { header: 'rows/s', key: 'rows_per_second', value: (r) => r.rows_per_second, align: 'right' },
     ],
   );
   ctx.ui.success(
-    `seeded ${result.totalRows.toLocaleString('en')} rows in ${result.seconds.toFixed(1)} s with ${result.pathLabel}${result.lanes > 1 ? ` on ${result.lanes} connections` : ''}`,
+    `seeded ${formatCount(result.totalRows)} rows in ${result.seconds.toFixed(1)} s with ${result.pathLabel}${result.lanes > 1 ? ` on ${result.lanes} connections` : ''}`,
   );
   if (production) ctx.ui.info('production mode: the demo accounts got a random password that is not shown');
   else ctx.ui.info(`demo accounts (e.g. admin@${plan.DEMO_EMAIL_DOMAIN}) share the password: ${password}`);
@@ -284,4 +305,30 @@ async function demo(ctx: Ctx, opts: DemoOpts): Promise<void> {
 
 function round2(n: number): number {
   return Math.round(n * 100) / 100;
+}
+
+/** The same command with --fresh --yes: how to finish after an interruption. */
+function rerunCommand(): string {
+  const args = process.argv.slice(2).filter((a) => a !== '--fresh' && a !== '--yes' && a !== '-y');
+  return `billettigue ${[...args, '--fresh', '--yes'].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`)).join(' ')}`;
+}
+
+/** What an interrupted `seed demo` left, exactly, and how to finish. */
+function interruptedSeed(s: { fresh: boolean; emptied: boolean; existing: number; started: boolean; kept?: Array<[string, number]>; again: string }): string {
+  if (!s.started) {
+    return s.emptied
+      ? `interrupted after emptying the data tables (${formatCount(s.existing)} rows removed) and before loading anything: the tables are empty; seed again with \`${s.again}\``
+      : 'interrupted before anything was written: nothing was changed';
+  }
+  const before = s.emptied ? `the data tables were emptied (${formatCount(s.existing)} rows removed), then ` : '';
+  if (!s.kept) {
+    return `interrupted: ${before}the load stopped part-way (the open batches were rolled back; the committed ones stay): the database holds partial demo data; finish with \`${s.again}\``;
+  }
+  const loaded = s.kept.filter(([, n]) => n > 0).map(([t, n]) => `${t} ${formatCount(n)}`);
+  const empty = s.kept.filter(([, n]) => n === 0).map(([t]) => t);
+  return (
+    `interrupted: ${before}the load stopped part-way; the open batches were rolled back, the committed ones stay: ` +
+    `${loaded.length ? `kept ${loaded.join(', ')}` : 'no row kept'}${empty.length ? `; empty: ${empty.join(', ')}` : ''}. ` +
+    `This is partial demo data (\`billettigue maintenance check\` reports it; a plain \`seed demo\` refuses it): finish with \`${s.again}\``
+  );
 }

@@ -1,6 +1,8 @@
 /** `billettigue stats`: the screen an admin opens every morning. */
 import type { Command } from 'commander';
 import { action, parseDateOption, type Ctx } from './context.js';
+import { displayTime, formatCount, formatMoney } from './ui.js';
+import { localZoneName } from '../domain/dates.js';
 
 export function register(stats: Command): void {
   stats
@@ -88,9 +90,10 @@ async function run(ctx: Ctx, opts: { since?: Date }): Promise<void> {
   }
 
   const ui = ctx.ui;
-  const day = (d: Date) => d.toISOString().slice(0, 10);
-  const when = s.since ? `activity since ${s.since.toISOString()}` : 'activity: all time';
-  ui.line(ui.bold(`Billettigue on ${ctx.target().display} — ${s.now.toISOString().slice(0, 16).replace('T', ' ')} UTC (${when})`));
+  const day = (d: Date) => displayTime(d).slice(0, 10);
+  const zone = localZoneName();
+  const when = s.since ? `activity since ${displayTime(s.since)}` : 'activity: all time';
+  ui.line(ui.bold(`Billettigue on ${ctx.target().display} — ${displayTime(s.now)} ${zone} (${when})`));
 
   const newHeader = s.since ? `new since ${day(s.windows.newAccountsSince)}` : 'new (7 days)';
   await ui.section('Accounts', [...s.accounts.byRole, s.accounts.total], [
@@ -114,8 +117,8 @@ async function run(ctx: Ctx, opts: { since?: Date }): Promise<void> {
   ]);
   const u = s.trajets.upcoming;
   ui.line(
-    `Upcoming this week (active, departing before ${s.windows.upcomingUntil.toISOString().slice(0, 16).replace('T', ' ')} UTC): ` +
-      `${u.count} trajet(s), ${u.booked}/${u.seats} seats booked` +
+    `Upcoming this week (active, departing before ${displayTime(s.windows.upcomingUntil)} ${zone}): ` +
+      `${formatCount(u.count)} trajet(s), ${formatCount(u.booked)}/${formatCount(u.seats)} seats booked` +
       (occupancy === null ? '' : `, average occupancy ${occupancy}%`),
   );
 
@@ -123,15 +126,15 @@ async function run(ctx: Ctx, opts: { since?: Date }): Promise<void> {
     { header: 'status', value: (l) => l.status },
     { header: 'reservations', value: (l) => l.count, align: 'right' },
     { header: 'seats', value: (l) => l.seats, align: 'right' },
-    { header: 'total amount', value: (l) => formatCents(l.totalCents), align: 'right' },
+    { header: 'total amount', value: (l) => formatCents(l.totalCents), align: 'right', kind: 'money' },
   ]);
   await ui.section('Paiements', s.paiements.byStatus, [
     { header: 'status', value: (l) => l.status },
     { header: 'paiements', value: (l) => l.count, align: 'right' },
-    { header: 'amount', value: (l) => formatCents(l.amountCents), align: 'right' },
+    { header: 'amount', value: (l) => formatCents(l.amountCents), align: 'right', kind: 'money' },
   ]);
-  ui.line(`Revenue (completed paiements): ${formatCents(s.paiements.revenueCents)}`);
-  ui.line(`Refunds since ${day(s.windows.refundsSince)}: ${s.refunds.count}, ${formatCents(s.refunds.amountCents)}`);
+  ui.line(`Revenue (completed paiements): ${formatMoney(formatCents(s.paiements.revenueCents))}`);
+  ui.line(`Refunds since ${day(s.windows.refundsSince)}: ${formatCount(s.refunds.count)}, ${formatMoney(formatCents(s.refunds.amountCents))}`);
 
   await ui.section('Envois', s.envois.byStatus, [
     { header: 'status', value: (l) => l.status },
@@ -141,19 +144,19 @@ async function run(ctx: Ctx, opts: { since?: Date }): Promise<void> {
     { header: 'status', value: (l) => l.status },
     { header: 'colis', value: (l) => l.count, align: 'right' },
     { header: 'weight (kg)', value: (l) => formatCents(l.weightHundredthsKg), align: 'right' },
-    { header: 'shipping cost', value: (l) => formatCents(l.shippingCents), align: 'right' },
+    { header: 'shipping cost', value: (l) => formatCents(l.shippingCents), align: 'right', kind: 'money' },
   ]);
-  ui.line(`Lost colis: ${s.colis.lost}`);
+  ui.line(`Lost colis: ${formatCount(s.colis.lost)}`);
 
   const cw = s.carriersWithoutZone;
   await ui.section(`Carriers without any zone: ${cw.count}${cw.count > cw.carriers.length ? ` (first ${cw.carriers.length})` : ''}`, cw.carriers, [
-    { header: 'transporteur', value: (c) => c.id, align: 'right' },
+    { header: 'transporteur', value: (c) => c.id, align: 'right', kind: 'id' },
     { header: 'email', value: (c) => c.email },
     { header: 'company', value: (c) => c.companyName ?? '' },
     { header: 'type', value: (c) => c.companyType },
   ]);
   ui.line('');
-  ui.line(`Revoked tokens: ${s.revokedTokens.active} active, ${s.revokedTokens.expired} expired (purge: billettigue maintenance purge-tokens)`);
+  ui.line(`Revoked tokens: ${formatCount(s.revokedTokens.active)} active, ${formatCount(s.revokedTokens.expired)} expired (purge: billettigue maintenance purge-tokens)`);
   const a = s.archive;
-  ui.line(`Archive: ${a.reservations} reservations, ${a.paiements} paiements, ${a.envois} envois, ${a.colis} colis`);
+  ui.line(`Archive: ${formatCount(a.reservations)} reservations, ${formatCount(a.paiements)} paiements, ${formatCount(a.envois)} envois, ${formatCount(a.colis)} colis`);
 }

@@ -4,9 +4,11 @@
  * output by their SHA-256 hash only.
  */
 import type { Command } from 'commander';
-import { action, parseDateOption, parsePositiveInt, readStdin, type Ctx } from './context.js';
+import { ExitWith, action, parseDateOption, parsePositiveInt, readStdin, type Ctx } from './context.js';
 import { InvalidInput } from '../domain/errors.js';
 import type { TokenRecord } from '../domain/tokens.js';
+import { displayTime, formatCount, zoned } from './ui.js';
+import { localZoneName } from '../domain/dates.js';
 
 export function register(tokens: Command): void {
   tokens.addHelpText(
@@ -18,7 +20,7 @@ holds an id (BILLETTIGUE_JWT_ACCOUNT_CLAIM=claim[,claim…] to choose); the sign
 
 Examples:
   $ printf %s "$JWT" | billettigue tokens revoke --reason "stolen laptop"
-  $ billettigue tokens check --token-file ./token.txt && echo revoked
+  $ billettigue tokens check --token-file ./token.txt -q && echo "refuse this token"
   $ billettigue tokens list --account jean.dupont@example.fr --active
   $ billettigue tokens purge --dry-run`,
   );
@@ -45,7 +47,7 @@ Examples:
 
   tokens
     .command('check')
-    .description('is this token revoked? exit 0 when it is, 3 when it is not')
+    .description('is this token revoked? prints revoked or not revoked; exit 0 when it is, 1 when it is not (like grep -q)')
     .option('--token-file <path>', 'read the token from this file instead of stdin')
     .addHelpText('after', '\nExample:\n  $ printf %s "$JWT" | billettigue tokens check --quiet; echo $?')
     .action(action(check));
@@ -78,17 +80,15 @@ async function readToken(opts: { tokenFile?: string }): Promise<string> {
   return lines[0] ?? '';
 }
 
-function when(iso: string | null): string {
-  return iso ? iso.replace('T', ' ').slice(0, 16) : '';
-}
+const when = displayTime;
 
 function describe(t: TokenRecord): Record<string, unknown> {
   return {
     id: t.id,
     account: t.email ? `${t.email} (id ${t.user_id})` : t.user_id,
-    token: `sha256:${t.token_hash.slice(0, 16)}…`,
-    'revoked (UTC)': when(t.revoked_at),
-    'expires (UTC)': when(t.expires_at),
+    token: t.token_hash ? `sha256:${t.token_hash.slice(0, 16)}…` : '',
+    [zoned('revoked')]: when(t.revoked_at),
+    [zoned('expires')]: when(t.expires_at),
     state: t.expired ? 'expired' : 'active',
     reason: t.reason ?? '',
   };
@@ -112,7 +112,7 @@ async function revoke(ctx: Ctx, opts: { tokenFile?: string; reason?: string }): 
   });
   if (rec.expired) ctx.ui.warn(`this token already expired (${rec.expires_at}): it was refused anyway; purge will remove the row`);
   if (ctx.ui.json) return ctx.ui.printJson({ token: rec, dry_run: ctx.dryRun });
-  ctx.ui.success(`${ctx.dryRun ? 'would revoke' : 'revoked'} the token of ${rec.email ?? `account ${rec.user_id}`} (expires ${when(rec.expires_at)} UTC)`);
+  ctx.ui.success(`${ctx.dryRun ? 'would revoke' : 'revoked'} the token of ${rec.email ?? `account ${rec.user_id}`} (expires ${when(rec.expires_at)} ${localZoneName()})`);
 }
 
 async function list(ctx: Ctx, opts: { account?: string; active?: boolean; expired?: boolean; limit: number; after?: number }): Promise<void> {
@@ -131,16 +131,32 @@ async function list(ctx: Ctx, opts: { account?: string; active?: boolean; expire
     after: opts.after,
   });
   const shown = rows.map(describe);
-  await ctx.ui.list(shown, Object.keys(shown[0] ?? { id: 0 }).map((k) => ({ header: k, value: (r: Record<string, unknown>) => r[k], align: k === 'id' ? ('right' as const) : undefined })), rows);
-  if (rows.length === opts.limit && !ctx.ui.json) ctx.ui.info(`more may follow: add --after ${rows[rows.length - 1]!.id} for the next page`);
+  await ctx.ui.list(
+    shown,
+    Object.keys(shown[0] ?? describe({} as TokenRecord)).map((k) => ({ header: k, value: (r: Record<string, unknown>) => r[k], align: k === 'id' ? ('right' as const) : undefined })),
+    rows,
+    { limit: opts.limit, cursor: (r) => r.id as number },
+  );
 }
 
+/** The answer on stdout, the status like `grep -q`: 0 revoked, 1 not revoked (2+ for errors). */
 async function check(ctx: Ctx, opts: { tokenFile?: string }): Promise<void> {
   const token = await readToken(opts);
   const { checkToken } = await import('../domain/tokens.js');
-  const rec = await checkToken(await ctx.db(), token);
+  const { NotFound } = await import('../domain/errors.js');
+  let rec: TokenRecord;
+  try {
+    rec = await checkToken(await ctx.db(), token);
+  } catch (err) {
+    if (!(err instanceof NotFound && err.code === 'token_not_revoked')) throw err;
+    if (ctx.ui.json) ctx.ui.printJson({ revoked: false });
+    else if (!ctx.ui.quiet) ctx.ui.line('not revoked');
+    throw new ExitWith(1);
+  }
   if (ctx.ui.json) return ctx.ui.printJson({ revoked: true, token: rec });
-  await ctx.ui.record(describe(rec), rec, 'revoked');
+  if (ctx.ui.quiet) return;
+  ctx.ui.line('revoked');
+  await ctx.ui.record(describe(rec), rec);
 }
 
 async function purge(ctx: Ctx, opts: { expiredBefore?: Date }): Promise<void> {
@@ -154,7 +170,7 @@ async function purge(ctx: Ctx, opts: { expiredBefore?: Date }): Promise<void> {
     deleted = await purgeExpiredTokens(db, {
       before,
       dryRun: ctx.dryRun,
-      onBatch: (n) => (spinner.text = `purging expired revoked tokens: ${n.toLocaleString('en')} deleted`),
+      onBatch: (n) => (spinner.text = `purging expired revoked tokens: ${formatCount(n)} deleted`),
     });
   } finally {
     spinner.stop();
@@ -166,5 +182,5 @@ async function purge(ctx: Ctx, opts: { expiredBefore?: Date }): Promise<void> {
     );
   }
   if (ctx.ui.json) return ctx.ui.printJson({ deleted, expired_before: before.toISOString(), dry_run: ctx.dryRun });
-  ctx.ui.line(`${ctx.dryRun ? 'would delete' : 'deleted'} ${deleted} expired revoked token${deleted === 1 ? '' : 's'} (expired before ${when(before.toISOString())} UTC)`);
+  ctx.ui.line(`${ctx.dryRun ? 'would delete' : 'deleted'} ${deleted} expired revoked token${deleted === 1 ? '' : 's'} (expired before ${when(before.toISOString())} ${localZoneName()})`);
 }

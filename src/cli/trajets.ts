@@ -5,7 +5,8 @@
  */
 import type { Command } from 'commander';
 import { action, parsePositiveInt, type Ctx } from './context.js';
-import type { Column } from './ui.js';
+import { displayTime, type Column } from './ui.js';
+import { localZoneName } from '../domain/dates.js';
 import { InvalidInput } from '../domain/errors.js';
 import type { TrajetStatus } from '../db/schema.js';
 import type { ChangeResult, TrajetCloseSummary, TrajetSort, TrajetView } from '../domain/trajets.js';
@@ -13,29 +14,22 @@ import type { ReservationView } from '../domain/reservations.js';
 
 // ---- rendering helpers shared by the bookings commands ----------------------------------------
 
-/** ISO UTC → "2026-11-26 08:30" in the machine's local time zone (for tables). */
-export function localTime(iso: string | null | undefined): string {
-  if (!iso) return '';
-  const d = new Date(iso);
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
-}
+/** ISO UTC → "2026-11-26 08:30" in the display time zone (the one rule: src/domain/dates.ts). */
+export const localTime = displayTime;
 
-/** The local zone's name for table headers ("departure (Europe/Paris)"). */
-export function zoneLabel(): string {
-  return Intl.DateTimeFormat().resolvedOptions().timeZone ?? 'local';
-}
+/** The display zone's name for table headers ("departure (Europe/Paris)"). */
+export const zoneLabel = localZoneName;
 
 export function trajetColumns(): Column<TrajetView>[] {
   return [
     { header: 'id', value: (t) => t.id, align: 'right' },
     { header: 'from', value: (t) => t.departure_city },
     { header: 'to', value: (t) => t.arrival_city },
-    { header: `departure (${zoneLabel()})`, value: (t) => localTime(t.departure_time) },
-    { header: 'price', value: (t) => t.price, align: 'right' },
-    { header: 'seats free/total', value: (t) => `${t.available_seats}/${t.seats_count}`, align: 'right' },
+    { header: `departure (${zoneLabel()})`, key: 'departure', value: (t) => localTime(t.departure_time) },
+    { header: 'price', value: (t) => t.price, align: 'right', kind: 'money' },
+    { header: 'free/seats', key: 'seats', value: (t) => `${t.available_seats}/${t.seats_count}`, align: 'right' },
     { header: 'status', value: (t) => t.status },
-    { header: 'carrier', value: (t) => `${t.transporteur_name ?? ''} (#${t.transporteur_id})`.trim() },
+    { header: 'carrier', value: (t) => `${t.transporteur_name ?? ''} (account ${t.transporteur_account_id ?? '?'})`.trim() },
   ];
 }
 
@@ -43,14 +37,14 @@ export function reservationColumns(): Column<ReservationView>[] {
   return [
     { header: 'id', value: (r) => r.id, align: 'right' },
     { header: 'passenger', value: (r) => `${r.passenger_first_name} ${r.passenger_last_name}` },
-    { header: 'phone', value: (r) => r.phone_number },
+    { header: 'phone', value: (r) => r.phone_number, wide: true },
     { header: 'seats', value: (r) => r.seats_reserved, align: 'right' },
     { header: 'status', value: (r) => r.status },
-    { header: 'refundable', value: (r) => r.refundable_option },
-    { header: 'total', value: (r) => r.total_amount, align: 'right' },
+    { header: 'refundable', value: (r) => r.refundable_option, wide: true },
+    { header: 'total', value: (r) => r.total_amount, align: 'right', kind: 'money' },
     { header: 'paiement', value: (r) => (r.paiement ? `#${r.paiement.id} ${r.paiement.status}` : 'MISSING') },
-    { header: 'account', value: (r) => r.account_email ?? 'guest' },
-    { header: `booked (${zoneLabel()})`, value: (r) => localTime(r.reservation_date) },
+    { header: 'account', value: (r) => r.account_email ?? 'guest', wide: true },
+    { header: `booked (${zoneLabel()})`, key: 'booked', value: (r) => localTime(r.reservation_date), wide: true },
   ];
 }
 
@@ -66,7 +60,7 @@ export function trajetRecord(t: TrajetView): Record<string, unknown> {
     packages: t.accepts_packages ? `yes${t.max_package_weight ? `, up to ${t.max_package_weight} kg` : ''}` : 'no',
     'departure point': t.departure_point ?? '',
     'arrival point': t.arrival_point ?? '',
-    carrier: `${t.transporteur_name ?? ''} (#${t.transporteur_id})`.trim(),
+    carrier: `${t.transporteur_name ?? ''} (account ${t.transporteur_account_id ?? '?'})`.trim(),
   };
 }
 
@@ -96,7 +90,7 @@ times, --json shows ISO 8601 UTC.`,
     .option('--date <day>', 'departures on this local calendar day: YYYY-MM-DD, today, tomorrow')
     .option('--between <start-and-end...>', 'departures from START to END (days, inclusive, or ISO times with a zone)')
     .option('--status <status>', 'active, suspended, cancelled or completed')
-    .option('--transporteur <id|email>', 'only this carrier\'s trajets')
+    .option('--transporteur <account>', 'only this carrier\'s trajets (account id or email)')
     .option('--with-seats <n>', 'at least N seats available', parsePositiveInt('--with-seats', 50))
     .option('--accepts-packages', 'only trajets that carry packages')
     .option('--sort <field>', 'departure (default) or id', 'departure')
@@ -113,12 +107,13 @@ Examples:
     .command('show')
     .description('a trajet with its carrier, occupancy, reservations and paiements')
     .argument('<id>', 'trajet id', id)
+    .addHelpText('after', `\nExamples:\n  $ billettigue trajets show 42\n  $ billettigue trajets show 42 --json | jq .occupancy`)
     .action(action(show));
 
   cmd
     .command('create')
     .description('offer a new trajet (active, every seat available)')
-    .requiredOption('--transporteur <id|email>', 'the carrier (company_type passagers or mixte)')
+    .requiredOption('--transporteur <account>', 'the carrier, by account id or email (company_type passagers or mixte)')
     .requiredOption('--from <city>', 'departure city')
     .requiredOption('--to <city>', 'arrival city')
     .requiredOption('--departure <time>', 'departure time, ISO 8601 with a zone: 2026-12-01T08:00:00+01:00')
@@ -210,10 +205,7 @@ async function list(ctx: Ctx, opts: ListOpts): Promise<void> {
     limit: opts.limit,
     after: opts.after,
   });
-  await ctx.ui.list(rows, trajetColumns());
-  if (!ctx.ui.json && rows.length === opts.limit) {
-    ctx.ui.info(`showing the first ${rows.length}: continue with --after ${rows[rows.length - 1]!.id}`);
-  }
+  await ctx.ui.list(rows, trajetColumns(), rows, { limit: opts.limit, cursor: (t) => t.id });
 }
 
 async function show(ctx: Ctx, _opts: unknown, args: string[]): Promise<void> {
@@ -223,7 +215,7 @@ async function show(ctx: Ctx, _opts: unknown, args: string[]): Promise<void> {
   const t = details;
   await ctx.ui.record(trajetRecord(t), undefined, `trajet ${t.id}`);
   await ctx.ui.section('carrier', [details.transporteur], [
-    { header: 'id', value: (c) => c.id },
+    { header: 'account', value: (c) => c.compte_id, kind: 'id' },
     { header: 'company', value: (c) => c.company_name ?? '' },
     { header: 'type', value: (c) => c.company_type },
     { header: 'email', value: (c) => c.email },

@@ -14,15 +14,15 @@ export function register(zones: Command): void {
     `
 Examples:
   $ billettigue zones list --city orleans --serves pickup      # who can pick up a parcel in Orléans?
-  $ billettigue zones add --transporteur 3 --city Orléans --region "Centre-Val de Loire" --type both --frequency daily --max-weight 30
+  $ billettigue zones create --transporteur 3 --city Orléans --region "Centre-Val de Loire" --type both --frequency daily --max-weight 30
   $ billettigue zones update 7 --frequency weekly
-  $ billettigue zones remove 7 --yes`,
+  $ billettigue zones delete 7 --yes`,
   );
 
   zones
     .command('list')
     .description('zones with their carrier (city matched ignoring case and accents)')
-    .option('--transporteur <id|email>', 'only the zones of this carrier')
+    .option('--transporteur <account>', 'only the zones of this carrier (account id or email)')
     .option('--city <name>', 'only this city ("orleans" finds Orléans)')
     .option('--type <type>', `only this zone_type exactly: ${ZONE_TYPES.join(', ')}`)
     .option('--serves <what>', 'pickup (pickup_only or both) or delivery (delivery_only or both)')
@@ -37,7 +37,7 @@ Examples:
   zones
     .command('add')
     .description('record that a carrier serves a city')
-    .option('--transporteur <id|email>', 'the carrier (transporteur id or account email)')
+    .option('--transporteur <account>', 'the carrier (account id or email)')
     .option('--city <name>', 'the city, e.g. Orléans')
     .option('--region <name>', 'the region, e.g. Centre-Val de Loire')
     .option('--type <type>', `zone_type: ${ZONE_TYPES.join(', ')}`, 'both')
@@ -48,14 +48,14 @@ Examples:
     .addHelpText('after', `
 A second zone for the same city and carrier is refused (exit 4), also when two processes add it at
 the same time. Examples:
-  $ billettigue zones add --transporteur 3 --city Orléans --type pickup_only --frequency daily
-  $ billettigue zones add --transporteur 3 --city Tours --max-weight 25.5 --dry-run`)
+  $ billettigue zones create --transporteur 3 --city Orléans --type pickup_only --frequency daily
+  $ billettigue zones create --transporteur 3 --city Tours --max-weight 25.5 --dry-run`)
     .action(action(add));
 
   zones
     .command('update <id>')
     .description('change a zone (only the fields given)')
-    .option('--transporteur <id|email>', 'move the zone to another carrier')
+    .option('--transporteur <account>', 'move the zone to another carrier (account id or email)')
     .option('--city <name>', 'new city name')
     .option('--region <name>', 'new region ("" clears it)')
     .option('--type <type>', `zone_type: ${ZONE_TYPES.join(', ')}`)
@@ -74,7 +74,7 @@ Examples:
     .description('delete a zone (asks first)')
     .option('--reason <text>', 'why (recorded in the audit log)')
     .option('--dry-run', 'show what would be removed, write nothing')
-    .addHelpText('after', '\nExample:\n  $ billettigue zones remove 7 --yes')
+    .addHelpText('after', '\nExample:\n  $ billettigue zones delete 7 --yes')
     .action(action(remove));
 }
 
@@ -85,7 +85,7 @@ const COLUMNS = [
   { header: 'type', value: (z: ZoneView) => z.zone_type },
   { header: 'frequency', value: (z: ZoneView) => z.service_frequency ?? '' },
   { header: 'max kg', value: (z: ZoneView) => z.max_weight_capacity ?? '', align: 'right' as const },
-  { header: 'transporteur', value: (z: ZoneView) => `${z.transporteur_name} (${z.transporteur_id})` },
+  { header: 'transporteur', value: (z: ZoneView) => z.transporteur_email },
   { header: 'carries', value: (z: ZoneView) => z.transporteur_company_type },
   { header: 'account', value: (z: ZoneView) => z.transporteur_status },
 ];
@@ -110,8 +110,7 @@ async function list(ctx: Ctx, opts: ListOpts): Promise<void> {
     limit: opts.limit,
     after: opts.after,
   });
-  await ctx.ui.list(rows, COLUMNS);
-  if (!ctx.ui.json && rows.length === opts.limit) ctx.ui.info(`more may follow: --after ${rows[rows.length - 1]!.id}`);
+  await ctx.ui.list(rows, COLUMNS, rows, { limit: opts.limit, cursor: (z) => z.id });
 }
 
 async function renderZone(ctx: Ctx, z: ZoneView): Promise<void> {
@@ -123,7 +122,7 @@ async function renderZone(ctx: Ctx, z: ZoneView): Promise<void> {
       type: z.zone_type,
       frequency: z.service_frequency ?? '',
       'max weight kg': z.max_weight_capacity ?? '',
-      transporteur: `${z.transporteur_name} <${z.transporteur_email}> (transporteur ${z.transporteur_id}, ${z.transporteur_company_type}, account ${z.transporteur_status})`,
+      transporteur: `${z.transporteur_name} <${z.transporteur_email}> (${z.transporteur_company_type}, account ${z.transporteur_status})`,
     },
     z,
   );
@@ -143,7 +142,7 @@ async function add(ctx: Ctx, opts: AddOpts): Promise<void> {
   const { InvalidInput } = await import('../domain/errors.js');
   const { parseWeight } = await import('../domain/money.js');
   const { addZone, normalizeCity, parseZoneType, parseFrequency } = await import('../domain/zones.js');
-  if (!opts.transporteur) throw new InvalidInput('--transporteur is required (transporteur id or account email)', { code: 'missing_field' });
+  if (!opts.transporteur) throw new InvalidInput('--transporteur is required (account id or email)', { code: 'missing_field' });
   const input = {
     transporteur: opts.transporteur,
     city: normalizeCity(opts.city),
@@ -158,7 +157,7 @@ async function add(ctx: Ctx, opts: AddOpts): Promise<void> {
     (added) => ({ action: 'zones.add', targetType: 'zone', targetId: added.zone.id, reason: opts.reason, after: auditView(added.zone) }),
   );
   if (r.inactiveCarrier) ctx.ui.warn(`${r.inactiveCarrier}: it cannot take envois until it is active again`);
-  ctx.ui.success(`${ctx.dryRun ? 'would add' : 'added'} zone ${r.zone.id}: transporteur ${r.zone.transporteur_id} serves ${r.zone.city_name}`);
+  ctx.ui.success(`${ctx.dryRun ? 'would add' : 'added'} zone ${r.zone.id}: ${r.zone.transporteur_email} serves ${r.zone.city_name}`);
   await renderZone(ctx, r.zone);
 }
 
@@ -208,13 +207,13 @@ async function remove(ctx: Ctx, opts: { reason?: string }, args: string[]): Prom
   const { getZone, removeZone } = await import('../domain/zones.js');
   const id = parseId(args[0]!, 'zone');
   const zone = await getZone(await ctx.db(), id);
-  await ctx.confirm(`remove zone ${id} (transporteur ${zone.transporteur_id} serving ${zone.city_name})?`);
+  await ctx.confirm(`remove zone ${id} (${zone.transporteur_email} serving ${zone.city_name})?`);
   const removed = await mutateAudited(
     ctx,
     (trx) => removeZone(trx, id),
     (z) => ({ action: 'zones.remove', targetType: 'zone', targetId: id, reason: opts.reason, before: auditView(z) }),
   );
-  ctx.ui.success(`${ctx.dryRun ? 'would remove' : 'removed'} zone ${id}: transporteur ${removed.transporteur_id} no longer serves ${removed.city_name}`);
+  ctx.ui.success(`${ctx.dryRun ? 'would remove' : 'removed'} zone ${id}: ${removed.transporteur_email} no longer serves ${removed.city_name}`);
   await renderZone(ctx, removed);
 }
 

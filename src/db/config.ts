@@ -12,12 +12,24 @@ import { parseEnv } from 'node:util';
 import { Unavailable } from '../domain/errors.js';
 import { editDistance } from './text.js';
 
-export type DbKind = 'mysql' | 'sqlite';
+export type DbKind = 'mysql' | 'sqlite' | 'postgres';
 /** Every engine, in the order a stock dump's shape is tried. */
-export const ENGINE_KINDS: readonly DbKind[] = ['mysql', 'sqlite'];
+export const ENGINE_KINDS: readonly DbKind[] = ['mysql', 'postgres', 'sqlite'];
 
 export interface MysqlTarget {
   kind: 'mysql';
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  /** May be empty for server-level commands; most commands need it. */
+  database: string;
+  source: TargetSource;
+  display: string;
+}
+
+export interface PostgresTarget {
+  kind: 'postgres';
   host: string;
   port: number;
   user: string;
@@ -36,14 +48,38 @@ export interface SqliteTarget {
   display: string;
 }
 
-export type DbTarget = MysqlTarget | SqliteTarget;
+/** An engine reached over the network, holding several databases. */
+export type ServerTarget = MysqlTarget | PostgresTarget;
+export type DbTarget = MysqlTarget | PostgresTarget | SqliteTarget;
 export type TargetSource = '--db' | 'DATABASE_URL' | 'DB_* variables' | 'default';
 
 export const DEFAULT_SQLITE_FILE = 'billettigue.sqlite3';
 
 const DB_VARS = ['DB_CLIENT', 'DB_HOST', 'DB_PORT', 'DB_NAME', 'DB_USER', 'DB_PASSWORD'] as const;
 const MYSQL_CLIENTS = new Set(['mysql', 'mysql2', 'mariadb']);
+const POSTGRES_CLIENTS = new Set(['postgres', 'postgresql', 'pg']);
 const SQLITE_CLIENTS = new Set(['sqlite', 'sqlite3', 'better-sqlite3']);
+
+export type ServerKind = ServerTarget['kind'];
+export const DEFAULT_PORTS: Record<ServerKind, number> = { mysql: 3306, postgres: 5432 };
+const DEFAULT_USERS: Record<ServerKind, string> = { mysql: 'root', postgres: 'postgres' };
+/** How people write each server engine in a URL scheme and in DB_CLIENT. */
+export const URL_SCHEMES: Record<ServerKind, string> = { mysql: 'mysql', postgres: 'postgres' };
+
+function serverKindOf(client: string): ServerKind | undefined {
+  if (MYSQL_CLIENTS.has(client)) return 'mysql';
+  if (POSTGRES_CLIENTS.has(client)) return 'postgres';
+  return undefined;
+}
+
+/**
+ * Without DB_CLIENT the port decides first (5432 is PostgreSQL's, anything else MySQL's, as
+ * before PostgreSQL was supported); the CLI then asks the server which protocol it speaks
+ * (src/db/probe.ts) and follows its answer.
+ */
+function inferredKind(port: string | undefined): ServerKind {
+  return port?.trim() === String(DEFAULT_PORTS.postgres) ? 'postgres' : 'mysql';
+}
 
 export interface ResolveOptions {
   dbFlag?: string;
@@ -67,23 +103,25 @@ export function resolveTarget(options: ResolveOptions = {}): DbTarget {
   if (url !== undefined && url !== '') return parseDatabaseUrl(url, 'DATABASE_URL', cwd);
 
   if (DB_VARS.some((name) => get(name) !== undefined)) {
-    const client = (get('DB_CLIENT') ?? 'mysql').toLowerCase();
-    if (SQLITE_CLIENTS.has(client)) {
+    const client = get('DB_CLIENT')?.toLowerCase();
+    if (client !== undefined && SQLITE_CLIENTS.has(client)) {
       const name = get('DB_NAME') ?? DEFAULT_SQLITE_FILE;
       return sqliteTarget(path.resolve(cwd, name), 'DB_* variables');
     }
-    if (!MYSQL_CLIENTS.has(client)) {
+    const kind = client === undefined ? inferredKind(get('DB_PORT')) : serverKindOf(client);
+    if (!kind) {
       throw new Unavailable(
-        `DB_CLIENT=${client} is not supported: use mysql (also for MariaDB) or sqlite`,
+        `DB_CLIENT=${client} is not supported: use mysql (also for MariaDB), postgres or sqlite`,
         { code: 'bad_config' },
       );
     }
-    const port = parsePort(get('DB_PORT') ?? '3306', 'DB_PORT');
-    return mysqlTarget(
+    const port = parsePort(get('DB_PORT') ?? String(DEFAULT_PORTS[kind]), 'DB_PORT');
+    return serverTarget(
+      kind,
       {
         host: get('DB_HOST') ?? '127.0.0.1',
         port,
-        user: get('DB_USER') ?? 'root',
+        user: get('DB_USER') ?? DEFAULT_USERS[kind],
         password: get('DB_PASSWORD') ?? '',
         database: get('DB_NAME') ?? '',
       },
@@ -93,12 +131,23 @@ export function resolveTarget(options: ResolveOptions = {}): DbTarget {
   return sqliteTarget(path.resolve(cwd, DEFAULT_SQLITE_FILE), 'default');
 }
 
-/** Parses `mysql://user:pass@host:3306/name`, `mariadb://…`, `sqlite:path/file.sqlite3`, `sqlite:///abs/file`. */
+const URL_KINDS: Record<string, ServerKind | undefined> = {
+  mysql: 'mysql',
+  mariadb: 'mysql',
+  mysql2: 'mysql',
+  postgres: 'postgres',
+  postgresql: 'postgres',
+};
+
+/**
+ * Parses `mysql://user:pass@host:3306/name`, `mariadb://…`, `postgres://user:pass@host:5432/name`
+ * (`postgresql://` too), `sqlite:path/file.sqlite3`, `sqlite:///abs/file`.
+ */
 export function parseDatabaseUrl(raw: string, source: TargetSource, cwd = process.cwd()): DbTarget {
   const schemeMatch = /^([a-z][a-z0-9+.-]*):/i.exec(raw);
   if (!schemeMatch) {
     throw new Unavailable(
-      `${source}: "${redactUrl(raw)}" is not a database URL: use mysql://user:pass@host:3306/name or sqlite:path/file.sqlite3`,
+      `${source}: "${redactUrl(raw)}" is not a database URL: use mysql://user:pass@host:3306/name, postgres://user:pass@host:5432/name or sqlite:path/file.sqlite3`,
       { code: 'bad_config' },
     );
   }
@@ -113,21 +162,24 @@ export function parseDatabaseUrl(raw: string, source: TargetSource, cwd = proces
     }
     return sqliteTarget(path.resolve(cwd, decodeURIComponent(rest)), source);
   }
-  if (scheme === 'mysql' || scheme === 'mariadb' || scheme === 'mysql2') {
+  const kind = URL_KINDS[scheme];
+  if (kind) {
+    const example = `${URL_SCHEMES[kind]}://user:pass@host:${DEFAULT_PORTS[kind]}/name`;
     let url: URL;
     try {
       url = new URL(raw);
     } catch {
-      throw new Unavailable(`${source}: "${redactUrl(raw)}" is not a valid URL: use mysql://user:pass@host:3306/name`, {
+      throw new Unavailable(`${source}: "${redactUrl(raw)}" is not a valid URL: use ${example}`, {
         code: 'bad_config',
       });
     }
     const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
-    return mysqlTarget(
+    return serverTarget(
+      kind,
       {
-        host: url.hostname || '127.0.0.1',
-        port: url.port ? parsePort(url.port, source) : 3306,
-        user: decodeURIComponent(url.username) || 'root',
+        host: url.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1',
+        port: url.port ? parsePort(url.port, source) : DEFAULT_PORTS[kind],
+        user: decodeURIComponent(url.username) || DEFAULT_USERS[kind],
         password: decodeURIComponent(url.password),
         database,
       },
@@ -135,7 +187,7 @@ export function parseDatabaseUrl(raw: string, source: TargetSource, cwd = proces
     );
   }
   throw new Unavailable(
-    `${source}: unknown URL scheme "${scheme}:" — use mysql:// (also for MariaDB) or sqlite:`,
+    `${source}: unknown URL scheme "${scheme}:" — use mysql:// (also for MariaDB), postgres:// or sqlite:`,
     { code: 'bad_config' },
   );
 }
@@ -148,9 +200,14 @@ function parsePort(value: string, source: string): number {
   return n;
 }
 
-function mysqlTarget(c: Omit<MysqlTarget, 'kind' | 'display' | 'source'>, source: TargetSource): MysqlTarget {
+type ServerFields = Pick<MysqlTarget, 'host' | 'port' | 'user' | 'password' | 'database'>;
+
+/** A server target with its display form (`postgres://user:***@host:5432/db`, never the password). */
+export function serverTarget(kind: ServerKind, c: ServerFields, source: TargetSource): ServerTarget {
   const auth = c.password ? `${c.user}:***@` : `${c.user}@`;
-  return { kind: 'mysql', ...c, source, display: `mysql://${auth}${c.host}:${c.port}/${c.database}` };
+  const host = c.host.includes(':') ? `[${c.host}]` : c.host;
+  const { host: h, port, user, password, database } = c;
+  return { kind, host: h, port, user, password, database, source, display: `${URL_SCHEMES[kind]}://${auth}${host}:${port}/${database}` };
 }
 
 function sqliteTarget(filename: string, source: TargetSource): SqliteTarget {
@@ -159,13 +216,23 @@ function sqliteTarget(filename: string, source: TargetSource): SqliteTarget {
   return { kind: 'sqlite', filename, source, display: `sqlite:${shown}` };
 }
 
-/** Same target pointing at another database (MySQL) or file (SQLite). */
-export function withDatabase(target: DbTarget, database: string): DbTarget {
-  if (target.kind === 'mysql') return mysqlTarget({ ...target, database }, target.source);
-  return sqliteTarget(path.resolve(path.dirname(target.filename), database), target.source);
+/** The name a person types to confirm a destructive step: the database, or the SQLite file's name. */
+export function databaseName(target: DbTarget): string {
+  return target.kind === 'sqlite' ? path.basename(target.filename) : target.database;
 }
 
-/** Hides the password of any URL-looking text: mysql://user:secret@host → mysql://user:***@host. */
+/** Same target pointing at another database (servers) or file (SQLite). */
+export function withDatabase(target: DbTarget, database: string): DbTarget {
+  if (target.kind === 'sqlite') return sqliteTarget(path.resolve(path.dirname(target.filename), database), target.source);
+  return serverTarget(target.kind, { ...target, database }, target.source);
+}
+
+/** The same server reached with the other protocol (what the probe found answering). */
+export function asKind(target: ServerTarget, kind: ServerKind): ServerTarget {
+  return serverTarget(kind, target, target.source);
+}
+
+/** Hides the password of any URL-looking text: postgres://user:secret@host → postgres://user:***@host. */
 export function redactUrl(text: string): string {
   return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*):[^@\s]*@/gi, '$1:***@');
 }

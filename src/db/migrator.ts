@@ -10,13 +10,15 @@ import { pathToFileURL } from 'node:url';
 import type { Knex } from 'knex';
 import { shippedDir } from '../paths.js';
 import { Conflict, Unavailable } from '../domain/errors.js';
+import { listTables } from './dialect.js';
 import { isMissingTable } from './errors.js';
+import { ADOPTION_TABLE, SEED_TABLES } from './schema.js';
 
 // dist/migrations/*.js when compiled, migrations/*.ts from the sources (tests, tsx).
 const { dir: MIGRATIONS_DIR, ext } = shippedDir('migrations');
 export { MIGRATIONS_DIR };
 
-interface MigrationModule {
+export interface MigrationModule {
   up(knex: Knex): Promise<void>;
   down(knex: Knex): Promise<void>;
 }
@@ -29,11 +31,15 @@ export function knownMigrations(): string[] {
     .sort();
 }
 
+/** The module of one shipped migration, by name (without extension). */
+export async function loadMigration(name: string): Promise<MigrationModule> {
+  return (await import(pathToFileURL(path.join(MIGRATIONS_DIR, name + ext)).href)) as MigrationModule;
+}
+
 const source: Knex.MigrationSource<string> = {
   getMigrations: async () => knownMigrations(),
   getMigrationName: (name) => name,
-  getMigration: async (name) =>
-    (await import(pathToFileURL(path.join(MIGRATIONS_DIR, name + ext)).href)) as MigrationModule,
+  getMigration: loadMigration,
 };
 
 export const migratorConfig: Knex.MigratorConfig = { migrationSource: source };
@@ -116,12 +122,34 @@ function translateMigrationError(err: unknown): unknown {
   return err;
 }
 
-async function refuseIfLocked(knex: Knex): Promise<void> {
+export async function refuseIfLocked(knex: Knex): Promise<void> {
   if (await isLocked(knex)) throw new Conflict(LOCK_HINT, { code: 'migration_locked' });
 }
 
+/**
+ * Who built this database:
+ * - `empty`: none of the seed's tables (a fresh database: `db migrate` builds it);
+ * - `billettigue`: billettigue's migrations built it (knex_migrations has rows);
+ * - `adopted`: the platform app built it and `db adopt` took it over (the adoption table exists);
+ * - `platform`: the seed's tables are here but billettigue's migrations are not: the platform
+ *   app built it, and billettigue must adopt it before using it.
+ */
+export type SchemaOwner = 'empty' | 'billettigue' | 'adopted' | 'platform';
+
+export async function schemaOwner(knex: Knex | Knex.Transaction): Promise<SchemaOwner> {
+  const tables = new Set(await listTables(knex));
+  if (tables.has(ADOPTION_TABLE)) return 'adopted';
+  if (tables.has('knex_migrations') && (await knex('knex_migrations').first('id'))) return 'billettigue';
+  return SEED_TABLES.some((t) => tables.has(t)) ? 'platform' : 'empty';
+}
+
+export const ADOPT_HINT =
+  "this database was built by the platform app (the seed's tables are here, billettigue's migrations are not): take it over with `billettigue db adopt` (see `billettigue db adopt --dry-run` first, and docs/platform.md)";
+
 /** Applies every pending migration; returns the names applied. */
 export async function migrateLatest(knex: Knex): Promise<string[]> {
+  // Checked before knex creates its own tables: on the platform's database nothing is created.
+  if ((await schemaOwner(knex)) === 'platform') throw new Conflict(`db migrate would create tables that already exist: ${ADOPT_HINT}`, { code: 'not_adopted' });
   await refuseIfLocked(knex);
   try {
     const [, names] = (await knex.migrate.latest(migratorConfig)) as [number, string[]];
@@ -131,8 +159,34 @@ export async function migrateLatest(knex: Knex): Promise<string[]> {
   }
 }
 
+/** The migrations a rollback would revert, newest first. */
+export function revertedMigrations(status: MigrationStatus, opts: { step?: number; all?: boolean } = {}): string[] {
+  const applied = status.migrations.filter((m) => m.applied);
+  const lastBatch = Math.max(0, ...applied.map((m) => m.batch ?? 0));
+  const chosen = opts.all ? applied : opts.step !== undefined ? applied.slice(-opts.step) : applied.filter((m) => m.batch === lastBatch);
+  return chosen.map((m) => m.name).reverse();
+}
+
+/**
+ * On an adopted database the baseline migrations never ran here: reverting one would drop the
+ * app's own tables. Refused (exit 4), naming what removes adoption's changes instead.
+ */
+export async function refuseBelowBaseline(knex: Knex, names: string[]): Promise<void> {
+  if ((await schemaOwner(knex)) !== 'adopted') return;
+  const { adoptionRecord } = await import('./adopt/run.js');
+  const baseline = new Set((await adoptionRecord(knex))?.baseline.migrations ?? []);
+  const below = names.filter((n) => baseline.has(n));
+  if (below.length) {
+    throw new Conflict(
+      `this database was adopted: ${below.length} of these migrations (${below.join(', ')}) are its baseline and never built its tables; rolling them back would drop the platform app's tables. Use \`billettigue db adopt --undo\` to remove what adoption added`,
+      { code: 'below_adoption_baseline' },
+    );
+  }
+}
+
 /** Rolls back: the last batch (default), `step` migrations, or all. Returns the names reverted. */
 export async function rollback(knex: Knex, opts: { step?: number; all?: boolean } = {}): Promise<string[]> {
+  await refuseBelowBaseline(knex, revertedMigrations(await migrationStatus(knex), opts));
   await refuseIfLocked(knex);
   try {
     if (opts.step !== undefined) {
@@ -160,6 +214,14 @@ export async function forceUnlock(knex: Knex): Promise<void> {
  * migrated (or is newer than this build) gets a clear error instead of "no such table".
  */
 export async function requireCurrentSchema(knex: Knex): Promise<void> {
+  const owner = await schemaOwner(knex);
+  if (owner === 'platform') throw new Unavailable(ADOPT_HINT, { code: 'not_adopted' });
+  if (owner === 'adopted') {
+    const { adoptionRecord } = await import('./adopt/run.js');
+    if (!(await adoptionRecord(knex))?.complete) {
+      throw new Unavailable('an adoption of this database was interrupted: run `billettigue db adopt --undo` to remove what it did, then `billettigue db adopt` again', { code: 'adoption_incomplete' });
+    }
+  }
   const rows = await appliedRows(knex);
   const applied = new Set((rows ?? []).map((r) => r.name.replace(/\.(ts|js)$/, '')));
   const known = knownMigrations();

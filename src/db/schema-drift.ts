@@ -1,25 +1,14 @@
 /**
- * The schema the migrations produce, computed by running them on a scratch in-memory SQLite
- * database (table and column names are the same on both dialects), compared with a live one.
+ * The schema the migrations produce (table and stored column names, the same on every engine:
+ * MySQL's generated token_hash is the database's own), compared with a live one.
  */
-import type { DbTarget } from './config.js';
-
 export type SchemaShape = Map<string, string[]>;
 
 export async function expectedSchema(): Promise<SchemaShape> {
-  const { createKnex } = await import('./connection.js');
-  const { migrateLatest } = await import('./migrator.js');
-  const { listTables, listColumns } = await import('./dialect.js');
-  const target: DbTarget = { kind: 'sqlite', filename: ':memory:', source: 'default', display: 'sqlite::memory:' };
-  const knex = await createKnex(target);
-  try {
-    await migrateLatest(knex);
-    const shape: SchemaShape = new Map();
-    for (const t of await listTables(knex)) shape.set(t, await listColumns(knex, t));
-    return shape;
-  } finally {
-    await knex.destroy();
-  }
+  const { expectedModel } = await import('./adopt/expected.js');
+  const shape: SchemaShape = new Map();
+  for (const [name, t] of await expectedModel()) shape.set(name, t.columns.filter((c) => !c.generated).map((c) => c.name));
+  return shape;
 }
 
 /** Missing/extra tables and columns, as human-readable findings (empty when identical). */

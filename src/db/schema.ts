@@ -58,3 +58,9 @@ export type ProductTable = (typeof PRODUCT_TABLES)[number];
 
 /** Knex's own bookkeeping tables. */
 export const KNEX_TABLES = ['knex_migrations', 'knex_migrations_lock'] as const;
+
+/**
+ * Where `db adopt` records what it added to a database the platform app built (each DDL and its
+ * exact inverse, and the baseline), so that `db adopt --undo` removes exactly that.
+ */
+export const ADOPTION_TABLE = 'billettigue_adoption';

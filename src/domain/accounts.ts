@@ -10,7 +10,7 @@ import type { Knex } from 'knex';
 import type { AdministrateurRow, CompteRow, RoleRow, TransporteurRow, UtilisateurRow, ZoneRow } from '../db/rows.js';
 import { COMPANY_TYPES, COMPTE_STATUSES, type CompanyType, type CompteStatus } from '../db/schema.js';
 import { isoOrNull, toBool, toDbTime, toMoneyString } from '../db/values.js';
-import { Conflict, InvalidInput, NotFound } from './errors.js';
+import { Conflict, InvalidInput, NotFound, NoChange } from './errors.js';
 import { findCompte } from './lookup.js';
 import { findRole, PROFILE_TABLE, profileKindOf, type ProfileKind } from './roles.js';
 import { normalizeEmail, normalizePhone, oneOf, optionalText, requireText } from './validate.js';
@@ -52,6 +52,7 @@ function assertTransition(c: CompteRow, to: CompteStatus, verb: string): void {
       : allowed.length === 0
         ? `${c.status} is final`
         : `from ${c.status} it can only become ${allowed.join(', ')}`;
+  if (c.status === to) throw new NoChange(`account ${c.email} is already ${to}`, { code: 'no_change', details: { status: c.status } });
   throw new Conflict(`cannot ${verb} account ${c.email}: its status is ${c.status} (${hint})`, {
     code: 'forbidden_transition',
     details: { status: c.status, wanted: to },
@@ -232,22 +233,48 @@ function whereContains(qb: Knex.QueryBuilder, column: string, text: string, or: 
   qb[fn](`?? like ? escape '!'`, [column, `%${escapeLike(text)}%`]);
 }
 
-const PHONE_LIKE = /^\+?[\d\s.\-()]{3,}$/;
+const PHONE_LIKE = /^\+?[\d\s.\-()/\u00a0]{3,}$/;
+
+/** Separators people and apps put in phone numbers: removed before comparing digits. */
+const PHONE_SEPARATORS = [' ', '\u00a0', '.', '-', '(', ')', '/'];
+
+/** SQL: a phone column (bound as ??) with its separators removed (plain REPLACE: the same on every engine). */
+const PHONE_DIGITS_SQL = PHONE_SEPARATORS.reduce((expr, sep) => `replace(${expr}, '${sep}', '')`, '??');
+
+/**
+ * The digits a phone search looks for, whatever the format typed: for a French number its
+ * national significant digits (`+33 6 12 34 56 78`, `0033612345678`, `06.12.34.56.78` and
+ * `0612345678` all give `612345678`), which every stored form contains (`+33612345678`,
+ * `0612345678`, `06 12 34 56 78` once separators are removed); other numbers: their digits.
+ */
+export function phoneSearchDigits(text: string): string {
+  const t = text.trim().replace(/\(0\)/g, '');
+  let digits = t.replace(/\D/g, '');
+  if (t.startsWith('+')) {
+    if (digits.startsWith('33')) digits = digits.slice(2);
+  } else if (digits.startsWith('0033')) {
+    digits = digits.slice(4);
+  } else if (digits.startsWith('0')) {
+    digits = digits.slice(1);
+  }
+  return digits;
+}
 
 /**
  * `--search`: every word must match the email, a first or last name, a phone or the company name.
- * Text that looks like (part of) a phone number is matched on digits, so "06 12 34" finds
- * "+33612345678".
+ * Text that looks like (part of) a phone number is matched on digits on both sides, so
+ * "+33612345678", "06 12 34 56 78" and "06 12 34" all find a phone stored as "0612345678",
+ * "06 12 34 56 78" or "+33612345678" (the platform app stores phones as typed). No index can serve
+ * a substring match: it reads the profiles once (docs/accounts.md has the measured cost).
  */
 function applySearch(qb: Knex.QueryBuilder, search: string): void {
   const text = search.trim();
   if (text === '') throw new InvalidInput('--search needs some text');
   if (PHONE_LIKE.test(text) && /\d{2}/.test(text.replace(/\D/g, ''))) {
-    let digits = text.replace(/\D/g, '');
-    if (!text.startsWith('+') && digits.startsWith('0')) digits = digits.slice(1);
+    const like = `%${escapeLike(phoneSearchDigits(text))}%`;
     qb.where((w) => {
-      whereContains(w, 'u.phone_number', digits, false);
-      whereContains(w, 't.phone_number', digits, true);
+      w.whereRaw(`${PHONE_DIGITS_SQL} like ? escape '!'`, ['u.phone_number', like]);
+      w.orWhereRaw(`${PHONE_DIGITS_SQL} like ? escape '!'`, ['t.phone_number', like]);
       whereContains(w, 'c.email', text, true);
     });
     return;
@@ -538,8 +565,8 @@ export async function setLocked(trx: Knex.Transaction, ref: string, locked: bool
   const c = await findCompte(trx, ref, { forUpdate: true });
   assertNotDeleted(c, locked ? 'lock' : 'unlock');
   if (toBool(c.account_locked) === locked) {
-    throw new Conflict(`account ${c.email} is already ${locked ? 'locked' : 'unlocked'}`, {
-      code: 'forbidden_transition',
+    throw new NoChange(`account ${c.email} is already ${locked ? 'locked' : 'unlocked'}`, {
+      code: 'no_change',
       details: { account_locked: locked },
     });
   }
@@ -612,8 +639,8 @@ export async function setVerified(trx: Knex.Transaction, ref: string, what: Veri
   }
   if (Object.keys(after).length === 0) {
     const which = [what.email ? 'email' : '', what.phone ? 'phone' : ''].filter(Boolean).join(' and ');
-    throw new Conflict(`account ${c.email}: ${which} already ${value ? 'verified' : 'unverified'}`, {
-      code: 'forbidden_transition',
+    throw new NoChange(`account ${c.email}: ${which} already ${value ? 'verified' : 'unverified'}`, {
+      code: 'no_change',
       details: { email_verified: toBool(c.email_verified), phone_verified: toBool(c.phone_verified) },
     });
   }
@@ -715,7 +742,7 @@ export async function setRole(trx: Knex.Transaction, ref: string, newRoleRef: st
   const oldRole = await roleName(trx, c.role_id);
   const role = await findRole(trx, newRoleRef, { missing: 'invalid', field: 'role' });
   if (role.id === c.role_id) {
-    throw new Conflict(`account ${c.email} already has role ${role.name}`, { code: 'forbidden_transition', details: { role: role.name } });
+    throw new NoChange(`account ${c.email} already has role ${role.name}`, { code: 'no_change', details: { role: role.name } });
   }
   if (oldRole === 'admin') await assertNotLastActiveAdmin(trx, c, oldRole, `moving it to role ${role.name}`);
   const fromKind = profileKindOf(oldRole);
@@ -872,3 +899,33 @@ async function lockReasonOf(db: Db, c: CompteRow, threshold: number): Promise<st
   return 'no record of why (locked outside billettigue)';
 }
 
+
+/** What suspending or deleting a carrier touches (its bookings and parcels stay as they are). */
+export interface CarrierImpact {
+  active_trajets: number;
+  pending_reservations: number;
+  confirmed_reservations: number;
+  open_envois: number;
+}
+
+/**
+ * For the confirmation and --dry-run of `accounts suspend|deactivate|delete` on a carrier: its active
+ * trajets (which then take no new booking, docs/rules.md), the pending and confirmed reservations on
+ * them, and its envois not yet delivered or cancelled. null when the account is not a carrier.
+ */
+export async function carrierImpact(db: Knex | Knex.Transaction, compteId: number): Promise<CarrierImpact | null> {
+  const tr = (await db('transporteurs').where('compte_id', compteId).first('id')) as { id: number } | undefined;
+  if (!tr) return null;
+  const one = async (qb: Knex.QueryBuilder) => Number(((await qb.count({ n: '*' }).first()) as { n: number | string } | undefined)?.n ?? 0);
+  return {
+    active_trajets: await one(db('trajets').where({ transporteur_id: tr.id, status: 'active' })),
+    pending_reservations: await one(db('reservations as r').join('trajets as t', 't.id', 'r.trajet_id').where({ 't.transporteur_id': tr.id, 'r.status': 'pending' })),
+    confirmed_reservations: await one(db('reservations as r').join('trajets as t', 't.id', 'r.trajet_id').where({ 't.transporteur_id': tr.id, 'r.status': 'confirmed' }).whereIn('t.status', ['active', 'suspended'])),
+    open_envois: await one(db('envois').where('transporteur_id', tr.id).whereIn('status', ['pending', 'accepted', 'in_transit'])),
+  };
+}
+
+export function describeCarrierImpact(i: CarrierImpact): string {
+  const n = (k: number, one: string, many = `${one}s`) => `${k} ${k === 1 ? one : many}`;
+  return `${n(i.active_trajets, 'active trajet')} (then taking no new booking), ${n(i.pending_reservations, 'pending reservation')} and ${n(i.confirmed_reservations, 'confirmed reservation')} on them, ${n(i.open_envois, 'open envoi')}`;
+}

@@ -22,6 +22,7 @@ import { isDuplicateKey, translateDbError } from '../db/errors.js';
 import { retryOnConflict } from '../db/retry.js';
 import { isoOrNull, toDbTime } from '../db/values.js';
 import { writeAudit } from './audit.js';
+import { parseDayOrInstant } from './dates.js';
 import { Conflict, InvalidInput, NotFound } from './errors.js';
 
 type Db = Knex | Knex.Transaction;
@@ -88,10 +89,9 @@ export function parseCutoff(raw: string, now: Date = new Date()): Date {
       const months = unit === 'y' ? n * 12 : n;
       cutoff = subtractMonths(now, months);
     }
-  } else if (/^\d{4}-\d{2}-\d{2}([t ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(z|[+-]\d{2}:?\d{2})?)?$/.test(v)) {
-    const day = /^\d{4}-\d{2}-\d{2}$/.test(v);
-    const text = day ? `${v}T00:00:00Z` : /(z|[+-]\d{2}:?\d{2})$/.test(v) ? v.toUpperCase().replace(' ', 'T') : `${v.toUpperCase().replace(' ', 'T')}Z`;
-    cutoff = new Date(text);
+  } else if (/^\d{4}-\d{2}-\d{2}/.test(v)) {
+    // A date: the one parser of every group (a real calendar day of the display zone, or a time).
+    cutoff = parseDayOrInstant(raw, '--older-than', 'start', now);
   } else {
     throw new InvalidInput(
       `--older-than "${raw}" is not a duration: use a number and a unit, d (days), w (weeks), mo (months) or y (years), e.g. 90d, 6w, 18mo, 2y — or a date, e.g. 2024-06-01`,

@@ -566,6 +566,8 @@ export interface EnvoiSummary {
   recipient_phone: string;
   transporteur_id: number;
   transporteur_name: string;
+  /** The carrier's account email (what `--transporteur` and `accounts show` take). */
+  transporteur_email: string;
   colis_count: number;
   lost_count: number;
   total_weight: string;
@@ -620,6 +622,7 @@ export async function listEnvois(db: Db, q: EnvoiQuery): Promise<EnvoiSummary[]>
       recipient_phone: r.recipient_phone,
       transporteur_id: r.transporteur_id,
       transporteur_name: r.transporteur_company ?? r.transporteur_email,
+      transporteur_email: r.transporteur_email,
       colis_count: s.n,
       lost_count: s.lost,
       total_weight: centsToDecimal(s.w),

@@ -69,6 +69,16 @@ export class Unavailable extends AppError {
   }
 }
 
+/**
+ * The change asked for is already in place (unlock an unlocked account): nothing to do. The CLI
+ * says so and exits 0, like `mkdir -p`; a Conflict (exit 4) where a caller does not handle it.
+ */
+export class NoChange extends Conflict {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, { code: 'no_change', ...options });
+  }
+}
+
 /** Integrity failure: backup checksum, verification, invariant check (exit 6). */
 export class IntegrityError extends AppError {
   readonly exitCode = EXIT.integrity;

@@ -55,36 +55,25 @@ export async function findCompte(db: Db, ref: string | number, options: { forUpd
   throw new NotFound(`no account with id ${s}`, { code: 'account_not_found' });
 }
 
-/** A transporteur profile by transporteur id or by its account's email. */
-export async function findTransporteur(db: Db, ref: string | number): Promise<TransporteurRow & { compte: CompteRow }> {
+/**
+ * The profile of an actor named on the command line, by its ACCOUNT: the account id (the number
+ * `accounts list` shows) or the account email (issue 16: one id per thing). A number that is no
+ * account, or an account without that profile, says so (exit 3).
+ */
+async function findProfile<R extends { compte_id: number }>(db: Db, ref: string | number, table: string, what: string): Promise<R & { compte: CompteRow }> {
   const s = String(ref).trim();
-  let row: TransporteurRow | undefined;
-  let compte: CompteRow;
-  if (looksLikeEmail(s)) {
-    compte = await findCompte(db, s);
-    row = (await db<TransporteurRow>('transporteurs').where('compte_id', compte.id).first()) as TransporteurRow | undefined;
-    if (!row) throw new NotFound(`account ${compte.email} is not a transporteur`, { code: 'transporteur_not_found' });
-  } else {
-    row = (await db<TransporteurRow>('transporteurs').where('id', parseId(s, 'transporteur')).first()) as TransporteurRow | undefined;
-    if (!row) throw new NotFound(`no transporteur with id ${s}`, { code: 'transporteur_not_found' });
-    compte = (await db<CompteRow>('comptes').where('id', row.compte_id).first()) as CompteRow;
-  }
+  const compte = await findCompte(db, looksLikeEmail(s) ? s : String(parseId(s, `${what} (account id or email)`)));
+  const row = (await db(table).where('compte_id', compte.id).first()) as R | undefined;
+  if (!row) throw new NotFound(`account ${compte.id} (${compte.email}) is not a ${what}`, { code: `${what}_not_found` });
   return { ...row, compte };
 }
 
-/** A utilisateur profile by utilisateur id or by its account's email. */
-export async function findUtilisateur(db: Db, ref: string | number): Promise<UtilisateurRow & { compte: CompteRow }> {
-  const s = String(ref).trim();
-  let row: UtilisateurRow | undefined;
-  let compte: CompteRow;
-  if (looksLikeEmail(s)) {
-    compte = await findCompte(db, s);
-    row = (await db<UtilisateurRow>('utilisateurs').where('compte_id', compte.id).first()) as UtilisateurRow | undefined;
-    if (!row) throw new NotFound(`account ${compte.email} is not a utilisateur`, { code: 'utilisateur_not_found' });
-  } else {
-    row = (await db<UtilisateurRow>('utilisateurs').where('id', parseId(s, 'utilisateur')).first()) as UtilisateurRow | undefined;
-    if (!row) throw new NotFound(`no utilisateur with id ${s}`, { code: 'utilisateur_not_found' });
-    compte = (await db<CompteRow>('comptes').where('id', row.compte_id).first()) as CompteRow;
-  }
-  return { ...row, compte };
+/** A transporteur by its account id or email. */
+export function findTransporteur(db: Db, ref: string | number): Promise<TransporteurRow & { compte: CompteRow }> {
+  return findProfile<TransporteurRow>(db, ref, 'transporteurs', 'transporteur');
+}
+
+/** A utilisateur (a sender, a passenger with an account) by its account id or email. */
+export function findUtilisateur(db: Db, ref: string | number): Promise<UtilisateurRow & { compte: CompteRow }> {
+  return findProfile<UtilisateurRow>(db, ref, 'utilisateurs', 'utilisateur');
 }

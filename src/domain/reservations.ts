@@ -346,12 +346,22 @@ export async function createReservation(trx: Db, input: CreateReservationInput, 
   const refundable = Boolean(input.refundable);
   const ts = toDbTime(now);
 
-  // The seat count is taken atomically: this UPDATE is the first write of the transaction.
+  // The seat count is taken atomically: this UPDATE is the first write of the transaction. A
+  // trajet whose carrier's account is not active (suspended, …) takes no new booking
+  // (docs/rules.md), checked in the same statement so a suspension cannot slip between.
   const taken = await trx('trajets')
     .where('id', input.trajetId)
     .andWhere('status', 'active')
     .andWhere('available_seats', '>=', seats)
     .andWhere('departure_time', '>', ts)
+    .whereExists((q) =>
+      q
+        .select(trx.raw('1'))
+        .from('transporteurs as tr')
+        .join('comptes as c', 'c.id', 'tr.compte_id')
+        .whereRaw('?? = ??', ['tr.id', 'trajets.transporteur_id'])
+        .andWhere('c.status', 'active'),
+    )
     .update({ available_seats: trx.raw('available_seats - ?', [seats]), updated_at: ts });
   if (taken !== 1) await whyNoSeats(trx, input.trajetId, seats, now);
 
@@ -410,6 +420,15 @@ async function whyNoSeats(db: Db, trajetId: number, seats: number, now: Date): P
     throw new Conflict(`trajet ${trajetId} is ${t.status}: only an active trajet takes reservations`, {
       code: 'trajet_not_active',
       details: { id: trajetId, status: t.status },
+    });
+  }
+  const carrier = (await db('transporteurs as tr').join('comptes as c', 'c.id', 'tr.compte_id').where('tr.id', t.transporteur_id).first('c.id', 'c.email', 'c.status')) as
+    | { id: number; email: string; status: string }
+    | undefined;
+  if (carrier && carrier.status !== 'active') {
+    throw new Conflict(`trajet ${trajetId} belongs to ${carrier.email} (account ${carrier.id}), whose account is ${carrier.status}: its trajets take no new bookings until it is active again`, {
+      code: 'carrier_not_active',
+      details: { id: trajetId, carrier_account_id: carrier.id, carrier_status: carrier.status },
     });
   }
   const departure = fromDbTime(t.departure_time);

@@ -5,8 +5,6 @@
  *   of seats here moves both columns together, in conditional UPDATEs.
  * - Completing or cancelling a trajet moves its live reservations and their paiements in the same
  *   transaction (src/domain/reservations.ts owns those state machines).
- * Also here: the calendar-day and instant parsing shared by the bookings commands (`--date`,
- * `--between`, `--since`, `--departure`), because "a day" must mean the same thing everywhere.
  */
 import type { Knex } from 'knex';
 import type { TrajetStatus } from '../db/schema.js';
@@ -52,122 +50,10 @@ export const LIVE_RESERVATION_STATUSES = ['pending', 'confirmed'] as const;
 
 // ---- calendar days and instants ---------------------------------------------------------------
 
-/**
- * A half-open time range [start, end). Calendar days are days of the machine's local time zone
- * (TZ), the zone the tables show times in; set TZ=UTC for UTC days.
- */
-export interface TimeRange {
-  start: Date;
-  end: Date;
-}
-
-const DAY_FORMAT = 'YYYY-MM-DD (a calendar day in this machine\'s time zone), today, tomorrow or yesterday';
-const INSTANT_FORMAT = 'ISO 8601 with a time zone, e.g. 2026-11-26T08:30:00+01:00 or 2026-11-26T07:30:00Z';
-
-/** The local time zone's name, for messages and docs ("Europe/Paris"). */
-export function localZoneName(): string {
-  return Intl.DateTimeFormat().resolvedOptions().timeZone ?? 'local time';
-}
-
-function validYmd(y: number, m: number, d: number): boolean {
-  if (m < 1 || m > 12 || d < 1) return false;
-  const days = new Date(Date.UTC(y, m, 0)).getUTCDate();
-  return d <= days;
-}
-
-function ambiguousHint(raw: string): string | undefined {
-  if (/^\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}$/.test(raw.trim())) return 'is ambiguous (day/month or month/day?)';
-  return undefined;
-}
-
-/** Local midnight of y-m-d (DST-safe: the Date constructor resolves local wall time). */
-function localMidnight(y: number, m: number, d: number): Date {
-  return new Date(y, m - 1, d, 0, 0, 0, 0);
-}
-
-/**
- * `--date DAY`: a calendar day of the local time zone → [local midnight, next local midnight).
- * Accepts YYYY-MM-DD, `today`, `tomorrow`, `yesterday`. Anything else (including 25/11/2026, which
- * is ambiguous) is an InvalidInput showing the expected format.
- */
-export function parseDay(raw: string, field = '--date', now: Date = new Date()): TimeRange {
-  const v = raw.trim().toLowerCase();
-  const rel = { yesterday: -1, today: 0, tomorrow: 1 }[v];
-  let y: number, m: number, d: number;
-  if (rel !== undefined) {
-    y = now.getFullYear();
-    m = now.getMonth() + 1;
-    d = now.getDate() + rel;
-  } else {
-    const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(v);
-    if (!match || !validYmd(Number(match[1]), Number(match[2]), Number(match[3]))) {
-      const why = ambiguousHint(raw) ?? (match ? 'is not a real calendar day' : 'is not a day');
-      throw new InvalidInput(`${field} "${raw}" ${why}: use ${DAY_FORMAT}`, { code: 'invalid_date' });
-    }
-    [y, m, d] = [Number(match[1]), Number(match[2]), Number(match[3])];
-  }
-  return { start: localMidnight(y, m, d), end: localMidnight(y, m, d + 1) };
-}
-
-/**
- * An exact instant: ISO 8601 with a date, a time and a zone (Z or ±HH:MM). A time without a zone
- * is refused as ambiguous (local? UTC?), as are other layouts.
- */
-export function parseInstant(raw: string, field: string): Date {
-  const v = raw.trim();
-  const m = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|z|[+-]\d{2}:?\d{2})?$/.exec(v);
-  if (!m) {
-    const why = ambiguousHint(v) ?? (/^\d{4}-\d{2}-\d{2}$/.test(v) ? 'is a day, not a time' : 'is not a date and time');
-    throw new InvalidInput(`${field} "${raw}" ${why}: use ${INSTANT_FORMAT}`, { code: 'invalid_date' });
-  }
-  const [, y, mo, d, h, mi, s, , zone] = m;
-  if (!zone) {
-    throw new InvalidInput(`${field} "${raw}" is ambiguous (no time zone): use ${INSTANT_FORMAT}`, { code: 'invalid_date' });
-  }
-  const zoneOk = zone.toUpperCase() === 'Z' || (Number(zone.slice(1, 3)) <= 14 && Number(zone.slice(-2)) < 60);
-  if (!validYmd(Number(y), Number(mo), Number(d)) || Number(h) > 23 || Number(mi) > 59 || Number(s ?? 0) > 59 || !zoneOk) {
-    throw new InvalidInput(`${field} "${raw}" is not a real date and time: use ${INSTANT_FORMAT}`, { code: 'invalid_date' });
-  }
-  const normalizedZone = zone.toUpperCase() === 'Z' ? 'Z' : zone.length === 5 ? `${zone.slice(0, 3)}:${zone.slice(3)}` : zone;
-  const date = new Date(`${y}-${mo}-${d}T${h}:${mi}:${s ?? '00'}${m[7] ?? ''}${normalizedZone}`);
-  if (Number.isNaN(date.getTime())) {
-    throw new InvalidInput(`${field} "${raw}" is not a date and time: use ${INSTANT_FORMAT}`, { code: 'invalid_date' });
-  }
-  return date;
-}
-
-/**
- * A bound given as a day or as an instant: a day means its local start (`edge: 'start'`) or the
- * start of the next day (`edge: 'end'`, so that "between A and B" includes all of day B).
- */
-export function parseDayOrInstant(raw: string, field: string, edge: 'start' | 'end', now: Date = new Date()): Date {
-  const v = raw.trim();
-  if (/[T ]\d{2}:\d{2}/.test(v)) return parseInstant(v, field);
-  try {
-    const day = parseDay(v, field, now);
-    return edge === 'start' ? day.start : day.end;
-  } catch (err) {
-    if (err instanceof InvalidInput) {
-      throw new InvalidInput(`${err.message.replace(/: use .*$/, '')}: use ${DAY_FORMAT}, or ${INSTANT_FORMAT}`, { code: 'invalid_date' });
-    }
-    throw err;
-  }
-}
-
-/** `--between A B` → [A, B) with B a day counted whole. */
-export function parseBetween(values: readonly string[], field = '--between', now: Date = new Date()): TimeRange {
-  if (values.length !== 2) {
-    throw new InvalidInput(`${field} takes two values, a start and an end (e.g. ${field} 2026-11-25 2026-11-30), got ${values.length}`, {
-      code: 'invalid_date',
-    });
-  }
-  const start = parseDayOrInstant(values[0]!, `${field} start`, 'start', now);
-  const end = parseDayOrInstant(values[1]!, `${field} end`, 'end', now);
-  if (end.getTime() <= start.getTime()) {
-    throw new InvalidInput(`${field}: the end (${values[1]}) is not after the start (${values[0]})`, { code: 'invalid_date' });
-  }
-  return { start, end };
-}
+// Day and instant parsing lives in ./dates.ts (one parser for every group); re-exported here for
+// the bookings code and its tests.
+export { localZoneName, parseBetween, parseDay, parseDayOrInstant, parseInstant, type TimeRange } from './dates.js';
+import type { TimeRange } from './dates.js';
 
 // ---- views ------------------------------------------------------------------------------------
 
@@ -187,11 +73,13 @@ export interface TrajetView {
   arrival_point: string | null;
   transporteur_id: number;
   transporteur_name: string | null;
+  /** The carrier's account: the id `accounts list` shows and `--transporteur` takes. */
+  transporteur_account_id: number | null;
   created_at: string;
   updated_at: string;
 }
 
-type TrajetJoined = TrajetRow & { transporteur_name?: string | null };
+type TrajetJoined = TrajetRow & { transporteur_name?: string | null; transporteur_account_id?: number | null };
 
 export function trajetView(r: TrajetJoined): TrajetView {
   return {
@@ -209,6 +97,7 @@ export function trajetView(r: TrajetJoined): TrajetView {
     arrival_point: r.arrival_point,
     transporteur_id: r.transporteur_id,
     transporteur_name: r.transporteur_name ?? null,
+    transporteur_account_id: r.transporteur_account_id ?? null,
     created_at: isoOrNull(r.created_at)!,
     updated_at: isoOrNull(r.updated_at)!,
   };
@@ -228,7 +117,7 @@ export async function getTrajet(db: Db, id: number): Promise<TrajetView> {
   const row = (await db('trajets as t')
     .leftJoin('transporteurs as tr', 'tr.id', 't.transporteur_id')
     .where('t.id', id)
-    .first('t.*', 'tr.company_name as transporteur_name')) as TrajetJoined | undefined;
+    .first('t.*', 'tr.company_name as transporteur_name', 'tr.compte_id as transporteur_account_id')) as TrajetJoined | undefined;
   if (!row) throw new NotFound(`no trajet with id ${id}`, { code: 'trajet_not_found' });
   return trajetView(row);
 }
@@ -272,7 +161,7 @@ export async function listTrajets(db: Db, q: TrajetQuery): Promise<TrajetView[]>
 export async function trajetListQuery(db: Db, q: TrajetQuery): Promise<{ query: Knex.QueryBuilder }> {
   const qb = db('trajets as t')
     .leftJoin('transporteurs as tr', 'tr.id', 't.transporteur_id')
-    .select('t.*', 'tr.company_name as transporteur_name')
+    .select('t.*', 'tr.company_name as transporteur_name', 'tr.compte_id as transporteur_account_id')
     .limit(q.limit);
   if (q.from !== undefined) whereFolded(qb, 't.departure_city', requireText(q.from, '--from', 100));
   if (q.to !== undefined) whereFolded(qb, 't.arrival_city', requireText(q.to, '--to', 100));

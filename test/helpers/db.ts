@@ -37,6 +37,8 @@ export interface TestDb {
 }
 
 export interface TestDbOptions {
+  /** MySQL: create the database with the server's defaults (as the platform's was), not utf8mb4_unicode_ci. */
+  serverDefaults?: boolean;
   /** Run the migrations (default true). */
   migrate?: boolean;
   /** Insert the default roles (default true when migrating). */
@@ -52,7 +54,7 @@ export async function createTestDb(kind: DbKind, options: TestDbOptions = {}): P
   const server = options.server ?? mysqlServerUrl();
   if (kind === 'mysql') {
     const admin = await connect(parseDatabaseUrl(server, '--db'), { noDatabase: true });
-    await admin.raw('CREATE DATABASE ?? CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci', [id]);
+    await admin.raw(options.serverDefaults ? 'CREATE DATABASE ??' : 'CREATE DATABASE ?? CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci', [id]);
     await admin.destroy();
     url = `${server}/${id}`;
   } else {

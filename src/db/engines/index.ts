@@ -5,12 +5,13 @@
 import type { Knex } from 'knex';
 import type { DbKind } from '../config.js';
 import { mysqlEngine } from './mysql/index.js';
+import { postgresEngine } from './postgres/index.js';
 import { sqliteEngine } from './sqlite/index.js';
 import type { Engine } from './types.js';
 
 export type { ConflictRetry, ConnectOptions, DoctorCheck, DriverErrorClass, Engine } from './types.js';
 
-export const ENGINES: readonly Engine[] = [mysqlEngine, sqliteEngine];
+export const ENGINES: readonly Engine[] = [mysqlEngine, postgresEngine, sqliteEngine];
 
 export function engineFor(kind: DbKind): Engine {
   const e = ENGINES.find((x) => x.kind === kind);

@@ -8,6 +8,8 @@
 import type { Knex } from 'knex';
 import type { AppError } from '../../domain/errors.js';
 import type { DbKind, DbTarget } from '../config.js';
+import type { LiveSchema } from '../introspect.js';
+import type { AdoptEngine } from '../adopt/engine.js';
 
 export interface ConnectOptions {
   /** Connect to the server without selecting a database (db create). */
@@ -97,4 +99,8 @@ export interface Engine {
   createDatabase(target: DbTarget): Promise<boolean>;
   /** Table options every migration's CREATE TABLE gets (engine, charset, collation). */
   tableOptions(t: Knex.CreateTableBuilder): void;
+  /** Every base table (or only `tables`) described: columns, indexes, foreign keys, CHECKs. */
+  introspect(knex: Knex | Knex.Transaction, tables?: readonly string[]): Promise<LiveSchema>;
+  /** What `db adopt` asks of this engine (loaded on demand). */
+  adoption(): Promise<AdoptEngine>;
 }

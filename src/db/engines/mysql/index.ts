@@ -235,4 +235,7 @@ export const mysqlEngine: Engine = {
     t.charset('utf8mb4');
     t.collate(MYSQL_COLLATION);
   },
+
+  introspect: async (knex, tables) => (await import('./introspect.js')).introspect(knex, tables),
+  adoption: async () => (await import('./adopt.js')).mysqlAdopt,
 };

@@ -154,4 +154,7 @@ export const sqliteEngine: Engine = {
   tableOptions() {
     /* SQLite has no table options */
   },
+
+  introspect: async (knex, tables) => (await import('./introspect.js')).introspect(knex, tables),
+  adoption: async () => (await import('./adopt.js')).sqliteAdopt,
 };

@@ -1,0 +1,58 @@
+/**
+ * What adoption asks of an engine (src/db/engines/<engine>/adopt.ts): how to quote, add an index,
+ * add CHECKs, give the app's revoked tokens their lookup, and run its own kinds of op. Everything
+ * else in adoption (src/db/adopt/) is the same on every engine. A PostgreSQL engine would add:
+ * ALTER TABLE … ADD CONSTRAINT … CHECK, token_hash GENERATED ALWAYS AS (encode(sha256(token::bytea),
+ * 'hex')) STORED with a UNIQUE index and an index on token, transactional DDL; and its
+ * introspection of information_schema/pg_catalog (src/db/engines/<engine>/introspect.ts).
+ */
+import type { Knex } from 'knex';
+import { engineOf } from '../engines/index.js';
+import type { LiveTable } from '../introspect.js';
+import type { Op } from './ops.js';
+
+export interface Change {
+  summary: string;
+  forward: Op;
+  inverse: Op;
+}
+
+export interface AdoptEngine {
+  name: string;
+  quote(name: string): string;
+  /** The collation billettigue's own tables use (null: the engine has none to compare). */
+  collation: string | null;
+  createIndex(table: string, name: string, columns: string[], unique: boolean): Change;
+  /** One change adding every CHECK given to the table. */
+  addChecks(db: Knex | Knex.Transaction, table: LiveTable, checks: Array<{ name: string; predicate: string }>): Promise<Change>;
+  /**
+   * What the app's revoked_tokens needs so that `WHERE token = ?` (the app) and billettigue's own
+   * lookup use an index and nobody writes a hash: `unique` says the tokens present are unique.
+   */
+  tokenLookup(table: LiveTable, unique: boolean): Change[];
+  /**
+   * MySQL: the table's secondary keys as SHOW CREATE TABLE prints them. InnoDB silently drops an
+   * index it created for a foreign key when a new index can serve that key (and a key put back
+   * lands at the end), so the inverse of adding an index is "the keys as they were just before":
+   * names, definitions and order (Op `keys`).
+   */
+  keyLines?(db: Knex | Knex.Transaction, table: string): Promise<string[]>;
+  /** DDL runs inside a transaction (SQLite, PostgreSQL): each change commits with its record. */
+  transactionalDdl: boolean;
+  /** The error of an inverse whose change never ran (no such index, column, table). */
+  missingObject(err: unknown): boolean;
+  /**
+   * Runs `inTransaction` (a change and its record, in one transaction) with what the op needs set
+   * up outside any transaction (SQLite: foreign keys off around a table rebuild).
+   */
+  aroundTransaction?<T>(knex: Knex, op: Op, inTransaction: () => Promise<T>): Promise<T>;
+  /** Runs one of the engine's own ops (anything but `{ sql }`). */
+  runOp(db: Knex | Knex.Transaction, op: Op): Promise<void>;
+  /** The statements one of the engine's own ops runs, as they would run now (for --dry-run). */
+  opStatements(db: Knex | Knex.Transaction, op: Op): Promise<string[]>;
+}
+
+/** The adoption part of the engine of `knex` (src/db/engines/<engine>/adopt.ts). */
+export function adoptEngine(knex: Knex | Knex.Transaction): Promise<AdoptEngine> {
+  return engineOf(knex).adoption();
+}

@@ -1,0 +1,252 @@
+/**
+ * PostgreSQL 13+ through node-postgres (knex's `pg` client).
+ * - Sessions in UTC (`SET TIME ZONE 'UTC'` on every connection). DATETIMEs come back as
+ *   'YYYY-MM-DD HH:MM:SS' strings in UTC, for `timestamp` and `timestamptz` alike (a Sequelize-built
+ *   database uses TIMESTAMP WITH TIME ZONE); NUMERIC as exact strings; int8 (COUNT, SUM of
+ *   integers) as numbers while they are safe integers, as mysql2 does with supportBigNumbers.
+ * - Errors are classified by SQLSTATE, never by message.
+ */
+import type { Knex } from 'knex';
+import { AppError, Unavailable } from '../../../domain/errors.js';
+import type { DbTarget, PostgresTarget } from '../../config.js';
+import { asDriver, driverText } from '../driver-error.js';
+import type { ConnectOptions, DoctorCheck, DriverErrorClass, Engine } from '../types.js';
+
+/** The database a server-level connection (db create) opens: every cluster has it. */
+const MAINTENANCE_DB = 'postgres';
+
+/** Type OIDs (pg_type) whose text form billettigue parses itself. */
+const OID = { int8: 20, date: 1082, timestamp: 1114, timestamptz: 1184 } as const;
+
+interface PgRawConnection {
+  query(sql: string, cb: (err: Error | null) => void): void;
+}
+
+interface PgResult<T> {
+  rows: T[];
+}
+
+function asPostgres(target: DbTarget): PostgresTarget {
+  if (target.kind !== 'postgres') throw new Error(`not a PostgreSQL target: ${target.display}`);
+  return target;
+}
+
+/** 'YYYY-MM-DD HH:MM:SS[.ffffff][+00]' (session in UTC) → 'YYYY-MM-DD HH:MM:SS', the form every engine returns. */
+function dbTime(text: string): string {
+  return text.length >= 19 ? text.slice(0, 19) : text;
+}
+
+function int8(text: string): number | string {
+  const n = Number(text);
+  return Number.isSafeInteger(n) ? n : text;
+}
+
+/** Per-connection type parsers (node-postgres `types`): nothing global is changed. */
+const typeParsers = {
+  getTypeParser(oid: number, format?: string): (value: string) => unknown {
+    if (format === 'binary') return (v) => v;
+    switch (oid) {
+      case OID.timestamp:
+      case OID.timestamptz:
+        return dbTime;
+      case OID.int8:
+        return int8;
+      case OID.date:
+        return (v) => v;
+      default:
+        return defaultParser(oid);
+    }
+  },
+};
+
+let pgTypes: { getTypeParser(oid: number, format?: string): (value: string) => unknown } | undefined;
+
+function defaultParser(oid: number): (value: string) => unknown {
+  return pgTypes ? pgTypes.getTypeParser(oid, 'text') : (v: string) => v;
+}
+
+/** node-postgres connection settings (also for the backup side's raw connections). */
+export async function postgresConnection(target: PostgresTarget, options: ConnectOptions = {}): Promise<Record<string, unknown>> {
+  pgTypes ??= ((await import('pg')).default as unknown as { types: typeof pgTypes }).types;
+  return {
+    host: target.host,
+    port: target.port,
+    user: target.user,
+    password: target.password,
+    database: options.noDatabase || !target.database ? MAINTENANCE_DB : target.database,
+    application_name: 'billettigue',
+    connectionTimeoutMillis: 10_000,
+    types: typeParsers,
+  };
+}
+
+async function rawRows<T>(knex: Knex | Knex.Transaction, sql: string, bindings: readonly unknown[] = []): Promise<T[]> {
+  const result = (await knex.raw(sql, bindings as Knex.RawBinding[])) as PgResult<T>;
+  return result.rows;
+}
+
+const SQLSTATE: Record<string, DriverErrorClass> = {
+  '40001': 'deadlock', // serialization_failure: retried like a deadlock
+  '40P01': 'deadlock',
+  '55P03': 'lock_wait_timeout',
+  '23505': 'duplicate',
+  '23503': 'foreign_key',
+  '23514': 'check',
+  '23502': 'not_null',
+  '22003': 'out_of_range',
+  '22001': 'out_of_range',
+  '42P01': 'missing_table',
+  '57P01': 'connection',
+  '57P02': 'connection',
+  '57P03': 'connection',
+};
+
+export const postgresEngine: Engine = {
+  kind: 'postgres',
+  label: 'PostgreSQL',
+  clients: ['pg', 'postgres', 'postgresql'],
+  server: true,
+
+  knexConfig(target, options, log) {
+    const t = asPostgres(target);
+    return {
+      log,
+      client: 'pg',
+      connection: () => postgresConnection(t, options),
+      pool: {
+        min: 0,
+        max: options.pool?.max ?? 4,
+        afterCreate: (conn: PgRawConnection, done: (err: Error | null, conn: unknown) => void) => {
+          conn.query("SET TIME ZONE 'UTC'", (err) => done(err, conn));
+        },
+      },
+      acquireConnectionTimeout: 15000,
+    };
+  },
+
+  translateConnectError(err, t) {
+    if (err instanceof AppError) return err;
+    const target = asPostgres(t);
+    const e = asDriver(err);
+    const where = `${target.host}:${target.port}`;
+    switch (e.code) {
+      case 'ECONNREFUSED':
+        return new Unavailable(
+          `cannot reach the PostgreSQL server at ${where} (connection refused): is it running? check --db, DATABASE_URL or DB_HOST/DB_PORT`,
+          { cause: err, code: 'unreachable' },
+        );
+      case 'ENOTFOUND':
+      case 'EAI_AGAIN':
+        return new Unavailable(`cannot resolve the PostgreSQL host "${target.host}": check DB_HOST or the URL`, { cause: err, code: 'unreachable' });
+      case 'ETIMEDOUT':
+        return new Unavailable(`timed out connecting to the PostgreSQL server at ${where}`, { cause: err, code: 'unreachable' });
+      case '28P01':
+      case '28000':
+        return new Unavailable(
+          `access denied for user "${target.user}" at ${where}: check the user and password (DB_USER/DB_PASSWORD or the URL)`,
+          { cause: err, code: 'access_denied' },
+        );
+      case '3D000':
+        return new Unavailable(`database "${target.database}" does not exist on ${where}: create it with \`billettigue db create\``, {
+          cause: err,
+          code: 'database_missing',
+        });
+      case '57P03':
+        return new Unavailable(`the PostgreSQL server at ${where} is starting up or shutting down: try again in a moment`, { cause: err, code: 'unreachable' });
+      case '53300':
+        return new Unavailable(`the PostgreSQL server at ${where} has too many connections: try again later`, { cause: err, code: 'unreachable' });
+      default:
+        if (/timeout/i.test(e.message ?? '')) {
+          return new Unavailable(`timed out connecting to the PostgreSQL server at ${where}`, { cause: err, code: 'unreachable' });
+        }
+        return new Unavailable(`cannot connect to ${target.display}: ${driverText(err)}`, { cause: err });
+    }
+  },
+
+  classifyError(err): DriverErrorClass | null {
+    const e = asDriver(err) as { code?: string; severity?: unknown };
+    // Only node-postgres' DatabaseError carries a severity: a Node error code never reads as a SQLSTATE.
+    if (typeof e.severity !== 'string' || typeof e.code !== 'string') return null;
+    return SQLSTATE[e.code] ?? (e.code.startsWith('08') ? 'connection' : null);
+  },
+
+  sumCentsSql: (knex, column) => knex.raw('CAST(COALESCE(SUM(??), 0) * 100 AS BIGINT)', [column]),
+  centsSql: (expr) => `CAST((${expr}) * 100 AS BIGINT)`,
+  intDivSql: (numerator, denominator) => `CAST(div(${numerator}, ${denominator}) AS BIGINT)`,
+  whereFolded: (qb, column, value) => qb.whereRaw('lower(??) = lower(?)', [column, value.trim()]) as typeof qb,
+  whereToken: (qb, prefix, token) => qb.where(`${prefix}token`, token) as typeof qb,
+  quoteIdent: (name) => `"${name.replace(/"/g, '""')}"`,
+  forUpdate: (qb) => qb.forUpdate() as typeof qb,
+  parallelReads: 2,
+
+  async serverVersion(knex) {
+    const rows = await rawRows<{ v: string }>(knex, "select current_setting('server_version') as v");
+    return `PostgreSQL ${rows[0]!.v}`;
+  },
+
+  async listTables(knex) {
+    const rows = await rawRows<{ name: string }>(
+      knex,
+      "select c.relname as name from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace where n.nspname = current_schema() and c.relkind in ('r', 'p') order by c.relname",
+    );
+    return rows.map((r) => r.name);
+  },
+
+  async listColumns(knex, table) {
+    const rows = await rawRows<{ name: string }>(
+      knex,
+      // Generated columns are the database's own (token_hash): never written, dumped or compared.
+      "select a.attname as name from pg_catalog.pg_attribute a where a.attrelid = to_regclass(quote_ident(current_schema()) || '.' || quote_ident(?)) and a.attnum > 0 and not a.attisdropped and a.attgenerated = '' order by a.attnum",
+      [table],
+    );
+    return rows.map((r) => r.name);
+  },
+
+  rawRows,
+
+  async doctorChecks(knex): Promise<DoctorCheck[]> {
+    const [s] = await rawRows<Record<string, string>>(
+      knex,
+      "select current_setting('TimeZone') as time_zone, current_setting('server_encoding') as encoding, d.datcollate as collation from pg_database d where d.datname = current_database()",
+    );
+    return [
+      { name: 'time zone', ok: s!.time_zone === 'UTC', detail: `session ${s!.time_zone}` },
+      { name: 'encoding', ok: s!.encoding === 'UTF8', detail: `${s!.encoding} / ${s!.collation}` },
+    ];
+  },
+
+  async dropAllTables(knex) {
+    const tables = await this.listTables(knex);
+    if (tables.length === 0) return;
+    // One statement, CASCADE: foreign keys between them do not matter, and DDL is transactional.
+    await knex.raw(`DROP TABLE IF EXISTS ${tables.map((t) => this.quoteIdent(t)).join(', ')} CASCADE`);
+  },
+
+  async createDatabase(t) {
+    const target = asPostgres(t);
+    const { connect } = await import('../../connection.js');
+    const knex = await connect(target, { noDatabase: true });
+    try {
+      const before = await rawRows(knex, 'select 1 from pg_database where datname = ?', [target.database]);
+      if (before.length > 0) return false;
+      // template0: the encoding can be chosen whatever template1 holds.
+      await knex.raw("CREATE DATABASE ?? TEMPLATE template0 ENCODING 'UTF8'", [target.database]);
+      return true;
+    } finally {
+      await knex.destroy();
+    }
+  },
+
+  tableOptions() {
+    /* PostgreSQL tables take no engine or charset options */
+  },
+
+  // `db adopt` on PostgreSQL: its introspection (information_schema/pg_catalog) and adoption parts
+  // (src/db/adopt/engine.ts says what they are) are still to write.
+  introspect: async () => {
+    throw new Unavailable('db adopt is not supported on PostgreSQL yet (its schema introspection is still to write)', { code: 'not_supported' });
+  },
+  adoption: async () => {
+    throw new Unavailable('db adopt is not supported on PostgreSQL yet', { code: 'not_supported' });
+  },
+};

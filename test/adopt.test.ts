@@ -1,0 +1,321 @@
+/**
+ * Day one (issue 12): the platform's database was built by `sequelize.sync()` and filled by the app
+ * (test/platform/). billettigue recognises it and names `db adopt`; `--dry-run` changes nothing;
+ * adoption refuses (nothing changed) when a required column is missing or of another type; a row
+ * breaking a CHECK is listed and that CHECK skipped; after `db adopt --yes` every group works, a
+ * backup/restore round trip too, and the app keeps working; `db adopt --undo` gives the app's tables
+ * back exactly. MariaDB runs the real Sequelize; SQLite uses the DDL Sequelize writes there
+ * (test/platform/sqlite-schema.ts: Sequelize on SQLite needs the `sqlite3` package).
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import knexFactory from 'knex';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Sequelize } from 'sequelize';
+import { createTestDb, testedKinds, type TestDb } from './helpers/db.js';
+import { run, runJson } from './helpers/cli.js';
+import { definePlatform, platformSequelize } from './platform/models.js';
+import { PlatformApp, signJwt } from './platform/app.js';
+import { snapshotTables } from './platform/snapshot.js';
+import { SEQUELIZE_SQLITE_DDL, fillSqlitePlatform } from './platform/sqlite-schema.js';
+import { rawRows } from '../src/db/dialect.js';
+import { SEED_TABLES } from '../src/db/schema.js';
+
+const DAY = 86_400_000;
+
+/** A platform database: MariaDB through Sequelize itself, SQLite through the DDL Sequelize writes. */
+async function platformDb(kind: 'mysql' | 'sqlite', fill = true): Promise<{ db: TestDb; app: PlatformApp | null; seq: Sequelize | null }> {
+  const db = await createTestDb(kind, { migrate: false, serverDefaults: true });
+  if (kind === 'sqlite') {
+    const raw = knexFactory({ client: 'better-sqlite3', connection: { filename: db.target.kind === 'sqlite' ? db.target.filename : '' }, useNullAsDefault: true });
+    for (const s of SEQUELIZE_SQLITE_DDL) await raw.raw(s);
+    if (fill) await fillSqlitePlatform(raw);
+    await raw.destroy();
+    return { db, app: null, seq: null };
+  }
+  const seq = platformSequelize(db.url);
+  const m = definePlatform(seq);
+  await seq.sync();
+  const app = new PlatformApp(m);
+  if (fill) {
+    const user = await app.register('user', 'lea.martin@example.fr', 'motdepasse-lea', { first_name: 'Léa', last_name: 'Martin', phone_number: '06 12 34 56 78' });
+    const carrier = await app.register('transporteur', 'transports@example.fr', 'motdepasse-tr', { phone_number: '0698765432', company_name: 'Trans Loire', company_type: 'mixte' });
+    await app.register('admin', 'admin@example.fr', 'motdepasse-adm', { first_name: 'Ada', last_name: 'Admin' });
+    const trajet = await app.createTrajet(carrier.profileId, 'Orléans', 'Tours', new Date(Date.now() + 10 * DAY), '12.50', 4);
+    const booked = await app.book(trajet, { first: 'Léa', last: 'Martin', phone: '06 12 34 56 78' }, 2, true, user.compteId);
+    await app.pay(booked.reservationId);
+    await app.book(trajet, { first: 'Paul', last: 'Invité', phone: '0700000001' }, 1, false, null);
+    await app.ship(user.profileId, user.compteId, carrier.profileId, [
+      { description: 'Livres', weight: '2.50' },
+      { description: 'Enveloppe vide', weight: '0.00' },
+    ]);
+    await app.m.ZonesDesservies.create({ city_name: 'Orléans', transporteur_id: carrier.profileId, zone_type: 'both' });
+    await app.logout((await app.login('admin@example.fr', 'motdepasse-adm'))!);
+  }
+  return { db, app, seq };
+}
+
+describe.each(testedKinds().filter((k) => k === 'mysql'))('day one on %s: the platform app built the database', (kind) => {
+  let db: TestDb;
+  let app: PlatformApp;
+  let seq: Sequelize;
+  let original: Awaited<ReturnType<typeof snapshotTables>>;
+  const cli = (args: string[], input?: string) => run(args, { url: db.url, input, cwd: db.dir });
+  const json = <T = Record<string, unknown>>(args: string[], input?: string) => runJson<T>(args, { url: db.url, input, cwd: db.dir });
+
+  beforeAll(async () => {
+    ({ db, app: app!, seq: seq! } = (await platformDb(kind)) as { db: TestDb; app: PlatformApp; seq: Sequelize });
+    original = await snapshotTables(db.knex, kind);
+  });
+  afterAll(async () => {
+    await seq?.close();
+    await db?.drop();
+  });
+
+  it('doctor and every command that needs the schema name `db adopt`; db migrate exits 4 and creates nothing', async () => {
+    const doctor = await cli(['doctor']);
+    expect(doctor.code).toBe(5);
+    expect(doctor.stdout).toMatch(/migrations\s+none: the platform app built this database .*`billettigue db adopt`/);
+    for (const args of [['accounts', 'list'], ['accounts', 'show', 'admin@example.fr'], ['trajets', 'list'], ['db', 'status'], ['stats']]) {
+      const r = await cli(args);
+      expect(r.code, args.join(' ')).toBe(5);
+      expect(r.stderr, args.join(' ')).toMatch(/^error: this database was built by the platform app .*`billettigue db adopt`/m);
+    }
+    const migrate = await cli(['db', 'migrate']);
+    expect(migrate.code).toBe(4);
+    expect(migrate.stderr).toMatch(/^error: db migrate would create tables that already exist: .*`billettigue db adopt`/m);
+    const reset = await cli(['db', 'reset', '--yes']);
+    expect(reset.code).toBe(5);
+    expect(reset.stderr).toMatch(/db reset would drop the platform app's tables/);
+    expect(await snapshotTables(db.knex, kind)).toEqual(original);
+  });
+
+  it('db adopt --dry-run prints the report and the exact DDL and changes nothing', async () => {
+    const r = await cli(['db', 'adopt', '--dry-run']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^comptes \(utf8mb4_general_ci\)$/m);
+    expect(r.stdout).toMatch(/^ {2}ok\s+email\s+varchar\(255\), not null$/m);
+    expect(r.stdout).toMatch(/^ {2}add\s+check comptes_status_check: `status` in \('active', 'inactive', 'suspended', 'deleted'\)$/m);
+    expect(r.stdout).toMatch(/^ {2}~\s+foreign key \(role_id\) → roles\(id\) on delete CASCADE {2}— expected roles\(id\) on delete RESTRICT/m);
+    expect(r.stdout).toContain('ALTER TABLE `revoked_tokens` ADD COLUMN `token_hash` CHAR(64) AS (SHA2(`token`, 256)) STORED');
+    expect(r.stdout).toContain('CREATE INDEX `revoked_tokens_token_index` ON `revoked_tokens` (`token`(255));');
+    expect(r.stderr).toMatch(/dry run: \d+ change\(s\) would be made; nothing changed/);
+    const j = await json<{ blockers: string[]; tables: Array<{ name: string; status: string }>; changes: Array<{ kind: string; sql: string[] }> }>(['db', 'adopt', '--dry-run']);
+    expect(j.code).toBe(0);
+    expect(j.data.blockers).toEqual([]);
+    expect(j.data.tables.filter((t) => t.status === 'present').map((t) => t.name)).toEqual([...SEED_TABLES]);
+    expect(j.data.tables.filter((t) => t.status === 'create').map((t) => t.name)).toEqual(['audit_log', 'reservations_archive', 'paiements_archive', 'envois_archive', 'colis_archive']);
+    expect(j.data.changes.at(-1)!.kind).toBe('baseline');
+    expect(await snapshotTables(db.knex, kind)).toEqual(original);
+  });
+
+  it('without a terminal it needs --yes (exit 2) and changes nothing', async () => {
+    const r = await cli(['db', 'adopt']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--yes/);
+    expect(await snapshotTables(db.knex, kind)).toEqual(original);
+  });
+
+  it('db adopt --yes: safety backup, additive changes only, no row modified; the app keeps working', async () => {
+    const r = await cli(['db', 'adopt', '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    const safety = /safety backup: (\S+safety_backup_\S+\.sql\.gz)/.exec(r.stderr)?.[1];
+    expect(safety && existsSync(safety)).toBe(true);
+    expect(r.stderr).toMatch(/adopted .*: \d+ change\(s\) made, no row modified/);
+    expect((await cli(['doctor'])).code).toBe(0);
+    expect((await cli(['db', 'status'])).code).toBe(0);
+    const now = await snapshotTables(db.knex, kind);
+    for (const t of SEED_TABLES.filter((x) => x !== 'revoked_tokens')) expect(now.data[t], t).toBe(original.data[t]);
+    expect((await cli(['db', 'adopt', '--yes'])).code).toBe(4); // already adopted
+    // The app, after adoption: its writes (seed's columns only) pass the new CHECKs and the token hash.
+    const u = await app.register('user', 'zoe@example.fr', 'motdepasse-zoe', { first_name: 'Zoé', last_name: 'Petit', phone_number: '0611111111' });
+    const token = (await app.login('zoe@example.fr', 'motdepasse-zoe'))!;
+    await app.logout(token);
+    expect(await app.isRevoked(token)).toBe(true);
+    const [hash] = await rawRows<{ token_hash: string }>(db.knex, 'SELECT token_hash FROM revoked_tokens WHERE token = ?', [token]);
+    expect(hash!.token_hash).toMatch(/^[0-9a-f]{64}$/);
+    const plan = await rawRows<{ key: string | null }>(db.knex, 'EXPLAIN SELECT * FROM revoked_tokens WHERE token = ?', [token]);
+    expect(plan[0]!.key).toBe('revoked_tokens_token_index');
+    expect(u.compteId).toBeGreaterThan(0);
+  });
+
+  it('every group lists and shows, and one mutation per group works', async () => {
+    const j = async <T = unknown[]>(args: string[], input?: string) => {
+      const r = await json<T>(args, input);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+      return r.data;
+    };
+    const carrier = (await j<Array<{ id: number }>>(['accounts', 'list', '--role', 'transporteur']))[0]!;
+    const trajets = await j<Array<{ id: number }>>(['trajets', 'list']);
+    for (const args of [
+      ['accounts', 'show', 'lea.martin@example.fr'],
+      ['roles', 'list'],
+      ['roles', 'show', 'user'],
+      ['tokens', 'list'],
+      ['trajets', 'show', String(trajets[0]!.id)],
+      ['reservations', 'list'],
+      ['payments', 'list'],
+      ['envois', 'list'],
+      ['colis', 'list'],
+      ['zones', 'list'],
+      ['audit', 'list'],
+      ['stats'],
+    ]) {
+      await j(args);
+    }
+    await j(['accounts', 'lock', 'lea.martin@example.fr', '--reason', 'test']);
+    await j(['roles', 'create', 'support', '--description', 'Support client']);
+    const appToken = signJwt({ id: carrier.id, exp: Math.floor(Date.now() / 1000) + 3600 });
+    await j(['tokens', 'revoke', '--reason', 'stolen phone'], appToken);
+    expect(await app.isRevoked(appToken)).toBe(true); // billettigue's revocation, seen by the app
+    const t = await j<{ trajet: { id: number } }>(['trajets', 'create', '--transporteur', 'transports@example.fr', '--from', 'Tours', '--to', 'Blois', '--departure', new Date(Date.now() + 20 * DAY).toISOString(), '--price', '9.90', '--seats', '3']);
+    const res = await j<{ reservation: { id: number } }>(['reservations', 'create', '--trajet', String(t.trajet?.id ?? (t as unknown as { id: number }).id), '--first-name', 'Invité', '--last-name', 'Sans Compte', '--phone', '0700000002']);
+    expect(res).toBeTruthy();
+    await j(['envois', 'create', '--expediteur', 'lea.martin@example.fr', '--transporteur', 'transports@example.fr', '--description', 'Cadeaux', '--recipient-name', 'Marie', '--recipient-phone', '0611223344', '--colis', 'Boîte:1.5']);
+    const pending = (await j<Array<{ id: number; status: string }>>(['colis', 'list', '--status', 'pending']))[0]!;
+    await j(['colis', 'update', String(pending.id), '--weight', '3']);
+    await j(['zones', 'add', '--transporteur', 'transports@example.fr', '--city', 'Blois']);
+    const check = await cli(['maintenance', 'check']);
+    expect(check.code, check.stdout + check.stderr).toBe(0);
+  });
+
+  it('a backup/restore round trip keeps the adopted database as it was; the app keeps working', async () => {
+    const before = await snapshotTables(db.knex, kind);
+    const dir = path.join(db.dir, 'rt');
+    expect((await cli(['backup', '--dir', dir, '--name', 'adopted'])).code).toBe(0);
+    const r = await cli(['restore', 'adopted', '--dir', dir, '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await snapshotTables(db.knex, kind)).toEqual(before);
+    const token = (await app.login('admin@example.fr', 'motdepasse-adm'))!;
+    await app.logout(token);
+    expect(await app.isRevoked(token)).toBe(true);
+  });
+
+  it('db rollback and db reset refuse to go below the adoption baseline (exit 4) and drop nothing', async () => {
+    const before = await snapshotTables(db.knex, kind);
+    const rb = await cli(['db', 'rollback', '--yes']);
+    expect(rb.code).toBe(4);
+    expect(rb.stderr).toMatch(/rolling them back would drop the platform app's tables\. Use `billettigue db adopt --undo`/);
+    expect((await cli(['db', 'rollback', '--all', '--dry-run'])).code).toBe(4);
+    const reset = await cli(['db', 'reset', '--yes']);
+    expect(reset.code).toBe(4);
+    expect(reset.stderr).toMatch(/`billettigue db adopt --undo`/);
+    expect(await snapshotTables(db.knex, kind)).toEqual(before);
+  });
+
+  it("db adopt --undo gives the app's tables back exactly (schema), touching no row", async () => {
+    const before = await snapshotTables(db.knex, kind);
+    const r = await cli(['db', 'adopt', '--undo', '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    const after = await snapshotTables(db.knex, kind);
+    expect(after.tables).toEqual(original.tables);
+    expect(after.schema).toEqual(original.schema);
+    for (const t of SEED_TABLES.filter((x) => x !== 'revoked_tokens')) expect(after.data[t], t).toBe(before.data[t]);
+    expect((await cli(['accounts', 'list'])).code).toBe(5); // un-adopted again
+    await app.register('user', 'apres@example.fr', 'motdepasse-apres', { first_name: 'A', last_name: 'B', phone_number: '0622222222' });
+  });
+});
+
+describe.each(testedKinds().filter((k): k is 'mysql' | 'sqlite' => k === 'mysql' || k === 'sqlite'))('adoption refused or partial on %s', (kind) => {
+  it('refuses (exit 4, the list, nothing changed) when a required column is missing or of an incompatible type', async () => {
+    const { db, seq } = await platformDb(kind, false);
+    try {
+      if (kind === 'mysql') {
+        await db.knex.raw('ALTER TABLE comptes DROP COLUMN failed_logins');
+        await db.knex.raw('ALTER TABLE colis MODIFY weight DOUBLE NOT NULL');
+      } else {
+        await db.knex.raw('ALTER TABLE comptes DROP COLUMN failed_logins');
+      }
+      const before = await snapshotTables(db.knex, kind);
+      const r = await run(['db', 'adopt', '--yes'], { url: db.url, cwd: db.dir });
+      expect(r.code).toBe(4);
+      expect(r.stdout).toMatch(/^ {2}MISSING\s+failed_logins\s+\(expected integer, not null, default 0\) {2}— required by the seed$/m);
+      expect(r.stdout).toMatch(/adoption refused: \d+ blocking difference\(s\):/);
+      expect(r.stderr).toMatch(/^error: cannot adopt .*column comptes\.failed_logins is missing.*Nothing was changed$/m);
+      if (kind === 'mysql') expect(r.stderr).toMatch(/column colis\.weight: money and weights are exact DECIMALs/);
+      expect(await snapshotTables(db.knex, kind)).toEqual(before);
+      expect(existsSync(path.join(db.dir, 'backups'))).toBe(false);
+    } finally {
+      await seq?.close();
+      await db.drop();
+    }
+  });
+
+  it('lists the rows that break a CHECK (or a UNIQUE) and skips only that one; undo restores the original', async () => {
+    const { db, seq } = await platformDb(kind);
+    try {
+      const t = (await db.knex('trajets').first('id', 'transporteur_id', 'departure_time', 'created_at')) as { id: number; transporteur_id: number; departure_time: string; created_at: string };
+      const [bad] = (await db.knex('trajets').insert({
+        departure_city: 'Nantes', arrival_city: 'Angers', departure_time: t.departure_time, price: '5.00', seats_count: 60, available_seats: 60, transporteur_id: t.transporteur_id, created_at: t.created_at, updated_at: t.created_at,
+      })) as number[];
+      const u = (await db.knex('utilisateurs').first('*')) as Record<string, unknown>;
+      const [twin] = (await db.knex('utilisateurs').insert({ ...u, id: undefined })) as number[];
+      const original = await snapshotTables(db.knex, kind);
+
+      const dry = await runJson<{ warnings: string[]; tables: Array<{ name: string; checks: Array<{ name: string; action: string; violations: { count: number; ids: number[] } | null }>; indexes: Array<{ name: string; action: string }> }> }>(
+        ['db', 'adopt', '--dry-run'],
+        { url: db.url, cwd: db.dir },
+      );
+      expect(dry.code).toBe(0);
+      const trajets = dry.data.tables.find((x) => x.name === 'trajets')!;
+      expect(trajets.checks.find((c) => c.name === 'trajets_seats_count_check')).toMatchObject({ action: 'skip', violations: { count: 1, ids: [bad] } });
+      expect(trajets.checks.find((c) => c.name === 'trajets_price_check')).toMatchObject({ action: 'add' });
+      expect(dry.data.tables.find((x) => x.name === 'utilisateurs')!.indexes.find((i) => i.name === 'utilisateurs_compte_id_unique')).toMatchObject({ action: 'skip' });
+
+      const r = await run(['db', 'adopt', '--yes'], { url: db.url, cwd: db.dir });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain(`warning: trajets: CHECK trajets_seats_count_check (\`seats_count\` between 1 and 50) not added: 1 row(s) break it: ids ${bad}`);
+      expect(r.stderr).toMatch(new RegExp(`warning: utilisateurs: UNIQUE \\(compte_id\\) not added: 2 rows share their \\(compte_id\\): ids \\d+, ${twin}`));
+      const schema = (await snapshotTables(db.knex, kind, ['trajets'])).schema.trajets!;
+      expect(schema).toContain('trajets_price_check');
+      expect(schema).not.toContain('trajets_seats_count_check');
+      // The rows are untouched; billettigue reports them.
+      expect((await run(['maintenance', 'check', '--rule', 'check_trajets'], { url: db.url })).code).toBe(6);
+
+      const undo = await run(['db', 'adopt', '--undo', '--yes'], { url: db.url, cwd: db.dir });
+      expect(undo.code, undo.stderr).toBe(0);
+      expect(await snapshotTables(db.knex, kind)).toEqual(original);
+      if (kind === 'sqlite') expect(await rawRows(db.knex, 'PRAGMA foreign_key_check')).toEqual([]);
+    } finally {
+      await seq?.close();
+      await db.drop();
+    }
+  });
+});
+
+describe.each(testedKinds().filter((k) => k === 'sqlite'))('day one on %s (the DDL Sequelize writes there)', (kind) => {
+  let db: TestDb;
+  let original: Awaited<ReturnType<typeof snapshotTables>>;
+  beforeAll(async () => {
+    ({ db } = await platformDb(kind));
+    original = await snapshotTables(db.knex, kind);
+  });
+  afterAll(async () => db?.drop());
+
+  it('adopts (tables it references rebuilt with their CHECKs, foreign keys intact), works, and undoes exactly', async () => {
+    const cli = (args: string[], input?: string) => run(args, { url: db.url, input, cwd: db.dir });
+    expect((await cli(['accounts', 'list'])).code).toBe(5);
+    expect((await cli(['db', 'adopt', '--dry-run'])).code).toBe(0);
+    expect(await snapshotTables(db.knex, kind)).toEqual(original);
+    const r = await cli(['db', 'adopt', '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await rawRows(db.knex, 'PRAGMA foreign_key_check')).toEqual([]);
+    const comptes = (await snapshotTables(db.knex, kind, ['comptes'])).schema.comptes!;
+    expect(comptes).toContain('constraint "comptes_status_check" check');
+    expect(comptes).not.toContain('__bt_rebuild');
+    const children = await rawRows<{ sql: string }>(db.knex, "SELECT sql FROM sqlite_master WHERE name IN ('utilisateurs', 'reservations', 'revoked_tokens')");
+    for (const c of children) expect(c.sql).toContain('REFERENCES `comptes`');
+    for (const t of SEED_TABLES) expect((await snapshotTables(db.knex, kind, [t])).data[t], t).toBe(original.data[t]);
+    for (const args of [['doctor'], ['accounts', 'list'], ['trajets', 'show', '1'], ['colis', 'list'], ['maintenance', 'check'], ['db', 'status']]) {
+      const x = await cli(args);
+      expect(x.code, `${args.join(' ')}: ${x.stderr}`).toBe(0);
+    }
+    const token = (await db.knex('revoked_tokens').first('token')) as { token: string };
+    expect((await cli(['tokens', 'check'], token.token)).code).toBe(0);
+    // A cascade still cascades, a CHECK now holds.
+    await expect(db.knex('colis').where('id', 1).update({ weight: -1 })).rejects.toThrow();
+    const u = await cli(['db', 'adopt', '--undo', '--yes']);
+    expect(u.code, u.stderr).toBe(0);
+    expect(await snapshotTables(db.knex, kind)).toEqual(original);
+  });
+});
