@@ -336,7 +336,7 @@ describe.skipIf(Boolean(missing))('on a three-node Galera cluster', () => {
         await fake(3);
         const fresh = await run(['restore', backupFile, '--yes', '--no-safety-backup', '--dir', db.dir], { url: url(2, nameOf(db)) });
         expect(fresh.code, fresh.stderr).toBe(4);
-        expect(fresh.stderr).toMatch(/is running: pid 424242 on ghost-host \(ghost\) through node node9, since .* last heartbeat 3 s ago/);
+        expect(fresh.stderr).toMatch(/is running: pid 424242 on ghost-host \(ghost\) through node node9, since .* last heartbeat \d+ s ago/);
         await fake(600);
         const stale = await run(['restore', backupFile, '--yes', '--no-safety-backup', '--dir', db.dir], { url: url(2, nameOf(db)) });
         expect(stale.code, stale.stderr).toBe(0);
