@@ -19,6 +19,7 @@ import { PlatformApp, signJwt } from './platform/app.js';
 import { snapshotTables } from './platform/snapshot.js';
 import { SEQUELIZE_SQLITE_DDL, fillSqlitePlatform } from './platform/sqlite-schema.js';
 import { rawRows } from '../src/db/dialect.js';
+import { acquireRestoreLock } from '../src/backup/lock.js';
 import { SEED_TABLES } from '../src/db/schema.js';
 
 const DAY = 86_400_000;
@@ -261,6 +262,17 @@ describe.each(testedKinds().filter((k): k is 'mysql' | 'sqlite' => k === 'mysql'
       expect(trajets.checks.find((c) => c.name === 'trajets_seats_count_check')).toMatchObject({ action: 'skip', violations: { count: 1, ids: [bad] } });
       expect(trajets.checks.find((c) => c.name === 'trajets_price_check')).toMatchObject({ action: 'add' });
       expect(dry.data.tables.find((x) => x.name === 'utilisateurs')!.indexes.find((i) => i.name === 'utilisateurs_compte_id_unique')).toMatchObject({ action: 'skip' });
+
+      // A restore running meanwhile (its lock held): adoption waits for nobody and changes nothing.
+      const lock = await acquireRestoreLock(db.target);
+      try {
+        const busy = await run(['db', 'adopt', '--yes'], { url: db.url, cwd: db.dir });
+        expect(busy.code).toBe(4);
+        expect(busy.stderr).toMatch(/is running/);
+      } finally {
+        await lock.release();
+      }
+      expect(await snapshotTables(db.knex, kind)).toEqual(original);
 
       const r = await run(['db', 'adopt', '--yes'], { url: db.url, cwd: db.dir });
       expect(r.code, r.stderr).toBe(0);

@@ -72,4 +72,21 @@ describe('help, aliases, version, completion', () => {
     expect(out).toMatch(/complete -o default -F _billettigue billettigue/);
     expect(out).toMatch(/\blist\b.*\block\b|\block\b.*\blist\b/);
   });
+
+  it('a read command never creates the embedded file: exit 5 naming the target and how to set one', async () => {
+    const { mkdtempSync, readdirSync } = await import('node:fs');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'bt-empty-'));
+    for (const args of [['accounts', 'list'], ['db', 'status'], ['stats'], ['doctor']]) {
+      const r = await run(args, { cwd: dir, env: { DATABASE_URL: undefined } });
+      expect(r.code, args.join(' ')).toBe(5);
+      expect(r.stderr + r.stdout, args.join(' ')).toMatch(/no database at sqlite:billettigue\.sqlite3 .*--db URL or DATABASE_URL.*billettigue db migrate/);
+    }
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('db seed --generate-password without an email says it needs one (exit 2)', async () => {
+    const r = await run(['db', 'seed', '--generate-password'], { url: 'sqlite::memory:' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe("error: --generate-password is the admin account's password: it needs --admin-email E (or ADMIN_EMAIL)\n");
+  });
 });

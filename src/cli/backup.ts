@@ -125,7 +125,7 @@ async function takeBackupCmd(ctx: Ctx, opts: BackupOpts): Promise<void> {
     await ctx.db({ schema: false }); // a clear error when the server or database is unreachable
   }
   const { takeBackup } = await import('../backup/dump.js');
-  ctx.ui.info(`backing up ${target.display}`);
+  ctx.announceTarget();
   ctx.onInterrupt(() => 'interrupted: no backup was written (the unfinished temp file was removed); the database was only read');
   let progress: Progress | undefined;
   const result = await takeBackup(target, {

@@ -103,7 +103,7 @@ async function createDb(ctx: Ctx): Promise<void> {
 async function migrate(ctx: Ctx): Promise<void> {
   const knex = await ctx.db({ schema: false, create: !ctx.dryRun });
   const { migrateLatest, migrationStatus, schemaOwner, ADOPT_HINT } = await import('../db/migrator.js');
-  ctx.ui.info(`target: ${ctx.target().display}`);
+  ctx.announceTarget();
   if ((await schemaOwner(knex)) === 'platform') throw new Conflict(`db migrate would create tables that already exist: ${ADOPT_HINT}`, { code: 'not_adopted' });
   // DDL commits as it runs on MySQL: a dry run cannot apply-and-roll-back, so it lists instead.
   const applied = ctx.dryRun
@@ -324,6 +324,7 @@ async function unlock(ctx: Ctx): Promise<void> {
     if (ctx.ui.json) ctx.ui.printJson({ was_locked: false });
     return;
   }
+  ctx.announceTarget();
   await ctx.confirm('clear the migration lock? only do this when no migration is running');
   await forceUnlock(knex);
   ctx.ui.success('migration lock cleared');

@@ -164,6 +164,7 @@ async function purge(ctx: Ctx, opts: { expiredBefore?: Date }): Promise<void> {
   const { writeAudit } = await import('../domain/audit.js');
   const before = purgeCutoff(opts.expiredBefore);
   const db = await ctx.db();
+  ctx.announceTarget();
   const spinner = await ctx.ui.spinner('purging expired revoked tokens');
   let deleted: number;
   try {
