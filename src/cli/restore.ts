@@ -35,7 +35,8 @@ touched) → refuse backups newer than this build (exit 4) → show target and b
 terminal, type the database name; otherwise --yes) → safety backup safety_backup_<time> → load
 into a staging copy and verify every table → swap it in atomically (MySQL: one RENAME TABLE;
 SQLite: rename of the file) → check → summary. The replaced tables are kept for --undo until the
-next restore. A second restore of the same database at the same time fails at once (exit 4).
+next restore. A second restore of the same database at the same time fails at once (exit 4), on
+any node of a Galera cluster too, naming the first (docs/cluster.md).
 
 Examples:
   $ billettigue restore latest

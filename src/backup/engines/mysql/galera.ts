@@ -28,7 +28,7 @@ import os from 'node:os';
 import type { MysqlTarget } from '../../../db/config.js';
 import { restoreLockName } from '../../../db/leftovers.js';
 import { driverText } from '../../../db/engines/driver-error.js';
-import { Conflict, InvalidInput } from '../../../domain/errors.js';
+import { Conflict, InvalidInput, Unavailable } from '../../../domain/errors.js';
 import type { LoadPacer, MysqlRules } from './rules.js';
 import { closeQuietly, openMysql, rows, run, type OkPacket, type RawConnection } from './conn.js';
 import { deferIndexesFromEnv } from './defer.js';
@@ -332,6 +332,13 @@ export const galeraRules: MysqlRules = {
       lock = await acquireClusterLock(conn, target, options);
     } catch (err) {
       await closeQuietly(conn);
+      const errno = (err as { errno?: number }).errno;
+      if (errno === 1044 || errno === 1142) {
+        throw new Unavailable(
+          `on a Galera cluster the restore lock is a row of bt_locks.locks, and ${target.user} may not use it (${driverText(err)}): GRANT CREATE, SELECT, INSERT, UPDATE, DELETE ON bt_locks.* TO that user`,
+          { code: 'lock_denied', cause: err },
+        );
+      }
       throw err;
     }
     const { token, name } = lock;
