@@ -4,10 +4,13 @@
  * - profiles.compte_id CASCADE + UNIQUE: a profile is part of its account (1:1 in the seed).
  */
 import type { Knex } from 'knex';
+import { engineOf } from '../src/db/engines/index.js';
 import { check, checkIn, createTable, foreignId, timestamps } from '../src/db/migration-helpers.js';
 import { COMPANY_TYPES, COMPTE_STATUSES } from '../src/db/schema.js';
 
 export async function up(knex: Knex): Promise<void> {
+  // PostgreSQL: bt_fold(), which the city indexes of later migrations are built on.
+  await engineOf(knex).createSchemaFunctions(knex);
   await createTable(knex, 'roles', (t) => {
     t.increments('id');
     t.string('name', 50).notNullable().unique('roles_name_unique');
@@ -77,4 +80,5 @@ export async function down(knex: Knex): Promise<void> {
   await knex.schema.dropTable('utilisateurs');
   await knex.schema.dropTable('comptes');
   await knex.schema.dropTable('roles');
+  await engineOf(knex).dropSchemaFunctions(knex);
 }

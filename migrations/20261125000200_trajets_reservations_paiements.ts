@@ -7,7 +7,7 @@
  * CHECKs: price >= 0, 1 <= seats_count <= 50, 0 <= available_seats <= seats_count, statuses.
  */
 import type { Knex } from 'knex';
-import { check, checkIn, createTable, foreignId, timestamps } from '../src/db/migration-helpers.js';
+import { check, checkIn, createTable, folded, foreignId, timestamps } from '../src/db/migration-helpers.js';
 import { PAIEMENT_STATUSES, RESERVATION_STATUSES, TRAJET_STATUSES } from '../src/db/schema.js';
 
 export async function up(knex: Knex): Promise<void> {
@@ -31,8 +31,8 @@ export async function up(knex: Knex): Promise<void> {
     check(t, 'trajets', 'available_seats', '?? >= 0 and ?? <= ??', ['available_seats', 'available_seats', 'seats_count']);
     check(t, 'trajets', 'max_package_weight', '?? is null or ?? >= 0', ['max_package_weight', 'max_package_weight']);
     checkIn(t, 'trajets', 'status', TRAJET_STATUSES);
-    // `trajets list --from X --to Y --date D`: equality on both cities, range on the time.
-    t.index(['departure_city', 'arrival_city', 'departure_time'], 'trajets_route_time_index');
+    // `trajets list --from X --to Y --date D`: equality on both (folded) cities, range on the time.
+    t.index([folded(knex, 'departure_city'), folded(knex, 'arrival_city'), 'departure_time'] as string[], 'trajets_route_time_index');
     t.index(['departure_time'], 'trajets_departure_time_index');
     t.index(['status', 'departure_time'], 'trajets_status_time_index');
     t.index(['transporteur_id', 'departure_time'], 'trajets_transporteur_time_index');

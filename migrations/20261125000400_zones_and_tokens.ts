@@ -8,7 +8,7 @@
  *   `token_hash` CHAR(64) (SHA-256 hex of the token) carries the UNIQUE index used for exact lookups.
  */
 import type { Knex } from 'knex';
-import { check, checkIn, createTable, foreignId, timestamps } from '../src/db/migration-helpers.js';
+import { check, checkIn, createTable, folded, foreignId, timestamps, uniqueKey } from '../src/db/migration-helpers.js';
 import { SERVICE_FREQUENCIES, ZONE_TYPES } from '../src/db/schema.js';
 
 export async function up(knex: Knex): Promise<void> {
@@ -21,9 +21,10 @@ export async function up(knex: Knex): Promise<void> {
     t.decimal('max_weight_capacity', 8, 2).nullable();
     foreignId(t, 'transporteur_id', 'transporteurs', 'CASCADE');
     timestamps(knex, t);
-    t.index(['city_name'], 'zones_desservies_city_name_index');
+    // The city as matched (folded): "Orléans" and "ORLEANS" are one city, for the index and the UNIQUE.
+    t.index([folded(knex, 'city_name')] as string[], 'zones_desservies_city_name_index');
     t.index(['transporteur_id'], 'zones_desservies_transporteur_id_index');
-    t.unique(['city_name', 'transporteur_id'], { indexName: 'zones_desservies_city_transporteur_unique' });
+    uniqueKey(t, [folded(knex, 'city_name'), 'transporteur_id'], 'zones_desservies_city_transporteur_unique');
     checkIn(t, 'zones_desservies', 'zone_type', ZONE_TYPES);
     check(
       t,

@@ -6,6 +6,7 @@
 import type { Knex } from 'knex';
 import { DEFAULT_ROLES } from '../src/db/schema.js';
 import { toDbTime } from '../src/db/values.js';
+import { insertId } from '../src/db/dialect.js';
 
 export async function seedRoles(knex: Knex | Knex.Transaction): Promise<string[]> {
   const existing = new Set(((await knex('roles').select('name')) as Array<{ name: string }>).map((r) => r.name));
@@ -29,7 +30,7 @@ export async function seedAdmin(trx: Knex.Transaction, admin: AdminSeed): Promis
   const role = (await trx('roles').where({ name: 'admin' }).first('id')) as { id: number } | undefined;
   if (!role) throw new Error('the admin role is missing: seed the roles first');
   const now = toDbTime(new Date());
-  const [id] = (await trx('comptes').insert({
+  const id = await insertId(trx('comptes').insert({
     email: admin.email,
     password_hash: admin.passwordHash,
     status: 'active',
@@ -38,7 +39,7 @@ export async function seedAdmin(trx: Knex.Transaction, admin: AdminSeed): Promis
     password_changed_at: now,
     created_at: now,
     updated_at: now,
-  })) as number[];
+  }));
   await trx('administrateurs').insert({
     compte_id: id,
     first_name: admin.firstName,

@@ -5,6 +5,7 @@
 import type { Knex } from 'knex';
 import type { CompteStatus } from '../src/db/schema.js';
 import { toDbTime } from '../src/db/values.js';
+import { insertId } from '../src/db/dialect.js';
 
 /** A syntactically valid bcrypt hash (cost 4) that no test ever needs to match. */
 export const FAKE_HASH = '$2b$04$abcdefghijklmnopqrstuu5W0wYQ6xq8xV3Jk9m3eP1t3b1Yd5m1a';
@@ -30,7 +31,7 @@ export async function makeAccount(knex: Knex | Knex.Transaction, f: AccountFixtu
   const role = f.role ?? 'user';
   const r = (await knex('roles').where('name', role).first('id')) as { id: number };
   const now = f.createdAt ?? toDbTime(new Date());
-  const [id] = (await knex('comptes').insert({
+  const id = await insertId(knex('comptes').insert({
     email: f.email,
     password_hash: FAKE_HASH,
     status: f.status ?? 'active',
@@ -43,7 +44,7 @@ export async function makeAccount(knex: Knex | Knex.Transaction, f: AccountFixtu
     role_id: r.id,
     created_at: now,
     updated_at: now,
-  })) as number[];
+  }));
   const base = { compte_id: id, created_at: now, updated_at: now };
   if (role === 'admin') {
     await knex('administrateurs').insert({ ...base, first_name: f.firstName ?? 'Ada', last_name: f.lastName ?? 'Admin' });
@@ -61,7 +62,7 @@ export async function profileId(knex: Knex, table: string, compteId: number): Pr
 
 export async function makeTrajet(knex: Knex, transporteurId: number): Promise<number> {
   const now = toDbTime(new Date());
-  const [id] = (await knex('trajets').insert({
+  const id = await insertId(knex('trajets').insert({
     departure_city: 'Paris',
     arrival_city: 'Lyon',
     departure_time: now,
@@ -71,13 +72,13 @@ export async function makeTrajet(knex: Knex, transporteurId: number): Promise<nu
     transporteur_id: transporteurId,
     created_at: now,
     updated_at: now,
-  })) as number[];
+  }));
   return id!;
 }
 
 export async function makeReservation(knex: Knex, trajetId: number, compteId: number): Promise<number> {
   const now = toDbTime(new Date());
-  const [id] = (await knex('reservations').insert({
+  const id = await insertId(knex('reservations').insert({
     reservation_date: now,
     passenger_first_name: 'P',
     passenger_last_name: 'Q',
@@ -88,13 +89,13 @@ export async function makeReservation(knex: Knex, trajetId: number, compteId: nu
     compte_id: compteId,
     created_at: now,
     updated_at: now,
-  })) as number[];
+  }));
   return id!;
 }
 
 export async function makeEnvoi(knex: Knex, expediteurId: number, transporteurId: number, compteId: number): Promise<number> {
   const now = toDbTime(new Date());
-  const [id] = (await knex('envois').insert({
+  const id = await insertId(knex('envois').insert({
     description: 'carton',
     expediteur_id: expediteurId,
     recipient_name: 'R',
@@ -103,13 +104,13 @@ export async function makeEnvoi(knex: Knex, expediteurId: number, transporteurId
     compte_id: compteId,
     created_at: now,
     updated_at: now,
-  })) as number[];
+  }));
   return id!;
 }
 
 export async function makeZone(knex: Knex, transporteurId: number, city: string): Promise<number> {
   const now = toDbTime(new Date());
-  const [id] = (await knex('zones_desservies').insert({ city_name: city, transporteur_id: transporteurId, created_at: now, updated_at: now })) as number[];
+  const id = await insertId(knex('zones_desservies').insert({ city_name: city, transporteur_id: transporteurId, created_at: now, updated_at: now }));
   return id!;
 }
 

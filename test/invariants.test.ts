@@ -13,6 +13,7 @@ import { checkInvariants, listRules, type CheckReport } from '../src/domain/inva
 import { archiveOlderThan, parseCutoff } from '../src/domain/archive.js';
 import { DEFAULT_SETTINGS } from '../src/domain/settings.js';
 import { toDbTime } from '../src/db/values.js';
+import { insertId as newId } from '../src/db/dialect.js';
 
 type Ids = Record<string, number>;
 interface Plant {
@@ -43,7 +44,7 @@ async function planted(knex: Knex, plant: (trx: Knex.Transaction) => Promise<unk
 
 const extra: Ids = {};
 const insertId = async (trx: Knex.Transaction, table: string, row: Record<string, unknown>, name: string) => {
-  const [id] = (await trx(table).insert(row)) as number[];
+  const id = await newId(trx(table).insert(row));
   extra[name] = Number(id);
 };
 const now = () => toDbTime(new Date());

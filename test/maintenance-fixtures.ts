@@ -7,6 +7,7 @@ import type { Knex } from 'knex';
 import { centsToDecimal, toDbTime } from '../src/db/values.js';
 import { colisShippingCents, refundSupplementCents, reservationTotalCents } from '../src/domain/money.js';
 import { DEFAULT_SETTINGS } from '../src/domain/settings.js';
+import { insertId } from '../src/db/dialect.js';
 
 const DAY = 86_400_000;
 
@@ -22,7 +23,7 @@ export async function plantPlatform(knex: Knex, now = new Date()): Promise<Plant
   const at = (offsetDays: number) => toDbTime(new Date(now.getTime() + offsetDays * DAY));
   const ids: Record<string, number> = {};
   const insert = async (table: string, name: string, row: Record<string, unknown>) => {
-    const [id] = (await knex(table).insert(row)) as number[];
+    const id = await insertId(knex(table).insert(row));
     ids[name] = Number(id);
     return Number(id);
   };

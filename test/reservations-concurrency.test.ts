@@ -12,8 +12,8 @@ import { createTrajet } from '../src/domain/trajets.js';
 import { bookingInvariantViolations } from '../src/domain/reservations.js';
 
 describe.each(testedKinds())('concurrent reservations create on %s', (kind) => {
-  const buyers = kind === 'mysql' ? 40 : 20;
-  const seats = kind === 'mysql' ? 10 : 5;
+  const buyers = kind === 'sqlite' ? 20 : 40;
+  const seats = kind === 'sqlite' ? 5 : 10;
   let db: TestDb;
   let trajetId: number;
   beforeAll(async () => {

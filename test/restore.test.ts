@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Knex } from 'knex';
-import { createTestDb, testedKinds, type TestDb } from './helpers/db.js';
+import { backupReadyKinds, createTestDb, type TestDb } from './helpers/db.js';
 import { run, runJson } from './helpers/cli.js';
 import { dbState, dropHelpers, fillAll, helperDatabases, notRestoreAudit, reconnect, start, type DbState } from './backup-fixtures.js';
 import { readManifest, sealManifest, serializeManifest } from '../src/backup/manifest.js';
@@ -12,7 +12,7 @@ import { rollback, migrateLatest } from '../src/db/migrator.js';
 const dirOf = (db: TestDb) => path.join(db.dir, 'backups');
 const ls = (dir: string) => (existsSync(dir) ? readdirSync(dir).sort() : []);
 
-describe.each(testedKinds())('restore on %s', (kind) => {
+describe.each(backupReadyKinds())('restore on %s', (kind) => {
   let db: TestDb;
   let backupFile: string;
   let backedUp: DbState;

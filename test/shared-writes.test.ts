@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Knex } from 'knex';
 import { createTestDb, snapshot, testedKinds, type TestDb } from './helpers/db.js';
 import { migrateLatest, rollback } from '../src/db/migrator.js';
-import { rawRows } from '../src/db/dialect.js';
+import { insertId, rawRows } from '../src/db/dialect.js';
 import { tokenHash } from '../src/domain/tokens.js';
 import { makeAccount } from './accounts-fixtures.js';
 import { toDbTime } from '../src/db/values.js';
@@ -21,12 +21,32 @@ async function schemaText(knex: Knex, kind: string): Promise<Record<string, stri
     if (kind === 'mysql') {
       const [row] = await rawRows<Record<string, string>>(knex, 'SHOW CREATE TABLE ??', [t]);
       out[t] = row!['Create Table']!.replace(/ AUTO_INCREMENT=\d+/, '');
+    } else if (kind === 'postgres') {
+      out[t] = await postgresSchemaText(knex, t);
     } else {
       const rows = await rawRows<{ sql: string }>(knex, "SELECT sql FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL ORDER BY type DESC, name", [t]);
       out[t] = rows.map((r) => r.sql).join(';\n');
     }
   }
   return out;
+}
+
+/**
+ * A PostgreSQL table's definition from the catalog: columns, constraints, indexes. Columns are
+ * listed by name: PostgreSQL cannot move a column, so one that down re-creates comes back last.
+ */
+async function postgresSchemaText(knex: Knex, table: string): Promise<string> {
+  const cols = await rawRows<{ d: string }>(
+    knex,
+    `select a.attname || ' ' || format_type(a.atttypid, a.atttypmod) || case when a.attnotnull then ' not null' else '' end
+            || coalesce(' default ' || pg_get_expr(d.adbin, d.adrelid), '') || case when a.attgenerated <> '' then ' generated' else '' end as d
+       from pg_attribute a left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
+      where a.attrelid = ?::regclass and a.attnum > 0 and not a.attisdropped order by a.attname`,
+    [table],
+  );
+  const cons = await rawRows<{ d: string }>(knex, 'select conname || \' \' || pg_get_constraintdef(oid) as d from pg_constraint where conrelid = ?::regclass order by conname', [table]);
+  const idx = await rawRows<{ d: string }>(knex, 'select indexdef as d from pg_indexes where tablename = ? order by indexname', [table]);
+  return [...cols, ...cons, ...idx].map((r) => r.d).join(';\n');
 }
 
 describe.each(testedKinds())('migration 800 (shared writes) on %s', (kind) => {
@@ -41,9 +61,9 @@ describe.each(testedKinds())('migration 800 (shared writes) on %s', (kind) => {
     compte = user;
     const u = (await db.knex('utilisateurs').where('compte_id', user).first('id')) as { id: number };
     const t = (await db.knex('transporteurs').where('compte_id', carrier).first('id')) as { id: number };
-    [envoi] = (await db.knex('envois').insert({
+    envoi = await insertId(db.knex('envois').insert({
       description: 'e', expediteur_id: u.id, recipient_name: 'R', recipient_phone: '+33600000001', transporteur_id: t.id, compte_id: user, created_at: now, updated_at: now,
-    })) as number[] as [number];
+    }));
   });
   afterAll(async () => db?.drop());
 
@@ -67,6 +87,15 @@ describe.each(testedKinds())('migration 800 (shared writes) on %s', (kind) => {
       // The app's findOne({ where: { token } }) uses the prefix index.
       const plan = await rawRows<{ key: string | null }>(db.knex, 'EXPLAIN SELECT * FROM revoked_tokens WHERE token = ?', ['h.p.s2']);
       expect(plan[0]!.key).toBe('revoked_tokens_token_index');
+    } else if (kind === 'postgres') {
+      const rows = await rawRows<{ token: string; token_hash: string }>(db.knex, 'SELECT token, token_hash FROM revoked_tokens ORDER BY id');
+      for (const r of rows) expect(r.token_hash).toBe(tokenHash(r.token));
+      // The app's findOne({ where: { token } }) can use the hash index (sequential scans off: the table is tiny).
+      const plan = await db.knex.transaction(async (trx) => {
+        await trx.raw('SET LOCAL enable_seqscan = off');
+        return rawRows<{ 'QUERY PLAN': string }>(trx, 'EXPLAIN SELECT * FROM revoked_tokens WHERE token = ?', ['h.p.s2']);
+      });
+      expect(plan.map((p) => p['QUERY PLAN']).join(' ')).toMatch(/revoked_tokens_token_index/);
     } else {
       const plan = await rawRows<{ detail: string }>(db.knex, 'EXPLAIN QUERY PLAN SELECT * FROM revoked_tokens WHERE token = ?', ['h.p.s2']);
       expect(plan.map((p) => p.detail).join(' ')).toMatch(/USING INDEX revoked_tokens_token_unique/);

@@ -60,9 +60,9 @@ describe.each(testedKinds())('stats on %s', (kind) => {
     // Cross-check by hand-written SQL.
     const k = db.knex;
     expect(s.accounts.total.total).toBe(await count(k, 'select count(*) as n from comptes'));
-    expect(s.accounts.total.locked).toBe(await count(k, 'select count(*) as n from comptes where account_locked = 1'));
+    expect(s.accounts.total.locked).toBe(await count(k, 'select count(*) as n from comptes where account_locked = true'));
     expect(s.accounts.total.byStatus.suspended).toBe(await count(k, "select count(*) as n from comptes where status = 'suspended'"));
-    expect(s.accounts.total.emailUnverified).toBe(await count(k, 'select count(*) as n from comptes where email_verified = 0'));
+    expect(s.accounts.total.emailUnverified).toBe(await count(k, 'select count(*) as n from comptes where email_verified = false'));
     expect(s.accounts.total.created).toBe(await count(k, 'select count(*) as n from comptes where created_at >= ?', [toDbTime(new Date(NOW.getTime() - 7 * DAY))]));
     expect(role('user').total).toBe(await count(k, "select count(*) as n from comptes c join roles r on r.id = c.role_id where r.name = 'user'"));
   });

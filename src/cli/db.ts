@@ -28,7 +28,7 @@ Examples:
 
   db.command('migrate')
     .description('apply every pending migration')
-    .option('--dry-run', 'list the migrations that would be applied, change nothing')
+    .option('--dry-run', 'list the migrations that would be applied, change nothing (PostgreSQL, SQLite: they run, then roll back)')
     .addHelpText('after', `\nExamples:\n  $ billettigue db migrate\n  $ billettigue db migrate --dry-run`)
     .action(action(migrate));
 
@@ -102,13 +102,17 @@ async function createDb(ctx: Ctx): Promise<void> {
 
 async function migrate(ctx: Ctx): Promise<void> {
   const knex = await ctx.db({ schema: false, create: !ctx.dryRun });
-  const { migrateLatest, migrationStatus, schemaOwner, ADOPT_HINT } = await import('../db/migrator.js');
+  const { dryRunLatest, migrateLatest, migrationStatus, schemaOwner, ADOPT_HINT } = await import('../db/migrator.js');
   ctx.announceTarget();
   if ((await schemaOwner(knex)) === 'platform') throw new Conflict(`db migrate would create tables that already exist: ${ADOPT_HINT}`, { code: 'not_adopted' });
-  // DDL commits as it runs on MySQL: a dry run cannot apply-and-roll-back, so it lists instead.
-  const applied = ctx.dryRun
-    ? (await migrationStatus(knex)).migrations.filter((m) => !m.applied).map((m) => m.name)
-    : await migrateLatest(knex);
+  // Where DDL is transactional the dry run applies every pending migration and rolls back; MySQL
+  // commits DDL as it runs, so there it lists what would be applied.
+  const { engineOf } = await import('../db/engines/index.js');
+  const applied = !ctx.dryRun
+    ? await migrateLatest(knex)
+    : engineOf(knex).transactionalDdl
+      ? await dryRunLatest(knex)
+      : (await migrationStatus(knex)).migrations.filter((m) => !m.applied).map((m) => m.name);
   if (ctx.dryRun) {
     if (ctx.ui.json) return ctx.ui.printJson({ target: ctx.target().display, dry_run: true, would_apply: applied });
     for (const name of applied) ctx.ui.info(`  would apply ${name}`);

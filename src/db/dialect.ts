@@ -33,9 +33,24 @@ export function whereFolded<T extends Knex.QueryBuilder>(qb: T, column: string, 
   return engineOf(qb).whereFolded(qb, column, value);
 }
 
+/** WHERE column LIKE pattern (ESCAPE '!'), case-insensitive on every engine, accent-insensitive where it can be. */
+export function whereLike<T extends Knex.QueryBuilder>(qb: T, column: string, pattern: string, or = false): T {
+  return engineOf(qb).whereLike(qb, column, pattern, or);
+}
+
+/** ORDER BY with NULL lowest (first ascending, last descending) on every engine: keyset cursors rely on it. */
+export function orderByNullsLow<T extends Knex.QueryBuilder>(qb: T, column: string, direction: 'asc' | 'desc'): T {
+  return engineOf(qb).orderByNullsLow(qb, column, direction);
+}
+
 /** WHERE finding a revoked token (`prefix` is the table alias, e.g. "t."), by the engine's unique index. */
 export function whereToken<T extends Knex.QueryBuilder>(qb: T, prefix: string, token: string, hash: string): T {
   return engineOf(qb).whereToken(qb, prefix, token, hash);
+}
+
+/** Runs an INSERT of one row and gives its new id, on every engine (`trx('t').insert(row)` unawaited). */
+export function insertId(qb: Knex.QueryBuilder): Promise<number> {
+  return engineOf(qb).insertId(qb);
 }
 
 /** Row locks for a read-then-write inside a transaction, where the engine has them. */

@@ -47,3 +47,20 @@ export function foreignId(
   t.foreign(column).references('id').inTable(table).onDelete(onDelete).onUpdate('CASCADE');
   return c;
 }
+
+/**
+ * A column matched by `whereFolded` (cities), as an index key: the column where the collation
+ * already folds case and accents (MySQL), `bt_fold(column)` on PostgreSQL.
+ */
+export function folded(knex: Knex, column: string): string | Knex.Raw {
+  return engineOf(knex).foldedKey(knex, column);
+}
+
+/**
+ * UNIQUE over columns some of which are folded expressions: a unique index (PostgreSQL constraints
+ * cannot hold expressions), a plain UNIQUE constraint where the keys are bare columns.
+ */
+export function uniqueKey(t: Knex.CreateTableBuilder, keys: Array<string | Knex.Raw>, indexName: string): void {
+  const expression = keys.some((k) => typeof k !== 'string');
+  t.unique(keys as string[], expression ? { indexName, useConstraint: false } : { indexName });
+}

@@ -159,6 +159,28 @@ export async function migrateLatest(knex: Knex): Promise<string[]> {
   }
 }
 
+class DryRunDone extends Error {}
+
+/**
+ * `db migrate --dry-run` where DDL is transactional (PostgreSQL, SQLite): every pending migration
+ * really runs, in one transaction that is then rolled back, so a migration that would fail fails
+ * here, and nothing stays. Returns the names that would be applied.
+ */
+export async function dryRunLatest(knex: Knex): Promise<string[]> {
+  await refuseIfLocked(knex);
+  const pending = (await migrationStatus(knex)).migrations.filter((m) => !m.applied).map((m) => m.name);
+  if (pending.length === 0) return [];
+  try {
+    await knex.transaction(async (trx) => {
+      for (const name of pending) await ((await source.getMigration(name)) as MigrationModule).up(trx as unknown as Knex);
+      throw new DryRunDone();
+    });
+  } catch (err) {
+    if (!(err instanceof DryRunDone)) throw err;
+  }
+  return pending;
+}
+
 /** The migrations a rollback would revert, newest first. */
 export function revertedMigrations(status: MigrationStatus, opts: { step?: number; all?: boolean } = {}): string[] {
   const applied = status.migrations.filter((m) => m.applied);

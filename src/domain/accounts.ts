@@ -14,6 +14,7 @@ import { Conflict, InvalidInput, NotFound, NoChange } from './errors.js';
 import { findCompte } from './lookup.js';
 import { findRole, PROFILE_TABLE, profileKindOf, type ProfileKind } from './roles.js';
 import { normalizeEmail, normalizePhone, oneOf, optionalText, requireText } from './validate.js';
+import { insertId, orderByNullsLow, whereLike } from '../db/dialect.js';
 
 type Db = Knex | Knex.Transaction;
 
@@ -227,10 +228,9 @@ function escapeLike(s: string): string {
   return s.replace(/[!%_]/g, (m) => `!${m}`);
 }
 
-/** `column LIKE %text%`, the user's % and _ taken literally (case-insensitive on both databases). */
+/** `column LIKE %text%`, the user's % and _ taken literally (case-insensitive on every engine). */
 function whereContains(qb: Knex.QueryBuilder, column: string, text: string, or: boolean): void {
-  const fn = or ? 'orWhereRaw' : 'whereRaw';
-  qb[fn](`?? like ? escape '!'`, [column, `%${escapeLike(text)}%`]);
+  whereLike(qb, column, `%${escapeLike(text)}%`, or);
 }
 
 const PHONE_LIKE = /^\+?[\d\s.\-()/\u00a0]{3,}$/;
@@ -331,7 +331,7 @@ export async function listAccounts(db: Db, q: AccountListQuery): Promise<Account
         });
       }
       const v = cursor[column.slice(2)] as string | number | null;
-      // NULLs sort first ascending and last descending, on MySQL and SQLite alike.
+      // NULLs sort first ascending and last descending, on every engine (orderByNullsLow).
       if (v === null) {
         if (asc) qb.where((w) => w.where((x) => x.whereNull(column).where('c.id', '>', q.after!)).orWhereNotNull(column));
         else qb.whereNull(column).where('c.id', '<', q.after);
@@ -343,7 +343,7 @@ export async function listAccounts(db: Db, q: AccountListQuery): Promise<Account
       }
     }
   }
-  qb.orderBy(column, sort.direction);
+  orderByNullsLow(qb, column, sort.direction);
   if (sort.field !== 'id') qb.orderBy('c.id', sort.direction);
   qb.limit(limit);
   return ((await qb) as JoinedRow[]).map(toSummary);
@@ -477,7 +477,7 @@ async function assertEmailFree(db: Db, email: string): Promise<void> {
 export async function createAccount(trx: Knex.Transaction, prepared: PreparedAccount, passwordHash: string): Promise<AccountSummary> {
   await assertEmailFree(trx, prepared.email);
   const now = toDbTime(new Date());
-  const [id] = (await trx('comptes').insert({
+  const id = await insertId(trx('comptes').insert({
     email: prepared.email,
     password_hash: passwordHash,
     status: 'active',
@@ -490,7 +490,7 @@ export async function createAccount(trx: Knex.Transaction, prepared: PreparedAcc
     role_id: prepared.role.id,
     created_at: now,
     updated_at: now,
-  })) as number[];
+  }));
   await insertProfile(trx, id!, prepared.profile, now);
   return accountSummary(trx, id!);
 }

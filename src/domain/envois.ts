@@ -9,7 +9,7 @@ import type { Knex } from 'knex';
 import { COLIS_STATUSES, type ColisStatus, type EnvoiStatus } from '../db/schema.js';
 import type { ColisRow, CompteRow, EnvoiRow, TransporteurRow, UtilisateurRow } from '../db/rows.js';
 import { centsToDecimal, isoOrNull, toCents, toDbTime } from '../db/values.js';
-import { sumCentsSql } from '../db/dialect.js';
+import { insertId, sumCentsSql } from '../db/dialect.js';
 import { Conflict, InvalidInput, NotFound } from './errors.js';
 import { findTransporteur, findUtilisateur } from './lookup.js';
 import { colisShippingCents, parseWeight } from './money.js';
@@ -430,7 +430,7 @@ export async function createEnvoi(trx: Db, input: CreateEnvoiInput, rates: Colis
   const expediteur = await requireExpediteur(trx, input.expediteur);
   const transporteur = await requireColisCarrier(trx, input.transporteur);
   const now = toDbTime(new Date());
-  const [id] = (await trx('envois').insert({
+  const id = await insertId(trx('envois').insert({
     description,
     status: 'pending',
     expediteur_id: expediteur.id,
@@ -440,7 +440,7 @@ export async function createEnvoi(trx: Db, input: CreateEnvoiInput, rates: Colis
     compte_id: expediteur.compte_id,
     created_at: now,
     updated_at: now,
-  })) as number[];
+  }));
   const rows = input.colis.map((c) => ({
     description: c.description,
     weight: centsToDecimal(c.weight),

@@ -299,11 +299,12 @@ function allowedPairSql(): string {
     const kept = pairs.filter((p) => p.nonRefundableOnly).map((p) => p.paiement);
     const parts = [
       ...(plain.length ? [`p.status in (${list(plain)})`] : []),
-      ...(kept.length ? [`(p.status in (${list(kept)}) and r.refundable_option = 0)`] : []),
+      ...(kept.length ? [`(p.status in (${list(kept)}) and r.refundable_option = false)`] : []),
     ];
-    return `when '${rs}' then ${parts.length ? `(${parts.join(' or ')})` : '0'}`;
+    // TRUE/FALSE literals: booleans on PostgreSQL, 1/0 on MySQL and SQLite.
+    return `when '${rs}' then ${parts.length ? `(${parts.join(' or ')})` : 'false'}`;
   });
-  return `case r.status ${branches.join(' ')} else 0 end`;
+  return `case r.status ${branches.join(' ')} else false end`;
 }
 
 function reservationRules(s: Scope): Rule[] {
@@ -373,7 +374,7 @@ function reservationRules(s: Scope): Rule[] {
       description: inScope(s, 'refund_supplement_amount = refund rate × price × seats, half-up to the cent (0 when not refundable)'),
       scan: (k) => {
         const base = `(${k.cents('r.total_amount')} - ${k.cents('r.refund_supplement_amount')})`;
-        const expected = `(case when r.refundable_option = 1 then ${k.halfUp(`${base} * ${k.settings.refundRateBp}`, 10_000)} else 0 end)`;
+        const expected = `(case when r.refundable_option = true then ${k.halfUp(`${base} * ${k.settings.refundRateBp}`, 10_000)} else 0 end)`;
         return {
           select: `r.id, r.refundable_option, ${k.cents('r.refund_supplement_amount')} as supplement, ${expected} as expected`,
           from: RP,
@@ -405,7 +406,7 @@ function envoiRules(s: Scope): Rule[] {
   const CE = colisWithEnvoi(s);
   const matrix = `case e.status ${Object.entries(COLIS_STATUSES_BY_ENVOI)
     .map(([envoi, colis]) => `when '${envoi}' then c.status in (${list(colis)})`)
-    .join(' ')} else 0 end`;
+    .join(' ')} else false end`;
   const rules: Rule[] = [
     {
       code: prefix(s, 'envoi_colis_status'),

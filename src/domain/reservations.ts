@@ -12,7 +12,7 @@ import type { PaiementStatus, ReservationStatus } from '../db/schema.js';
 import { RESERVATION_STATUSES } from '../db/schema.js';
 import type { ReservationRow, TrajetRow } from '../db/rows.js';
 import { centsToDecimal, fromDbTime, isoOrNull, toBool, toCents, toDbTime } from '../db/values.js';
-import { rawRows } from '../db/dialect.js';
+import { insertId, rawRows } from '../db/dialect.js';
 import { Conflict, IntegrityError, InvalidInput, NotFound } from './errors.js';
 import { findCompte } from './lookup.js';
 import { refundSupplementCents, reservationTotalCents } from './money.js';
@@ -391,9 +391,9 @@ export async function createReservation(trx: Db, input: CreateReservationInput, 
     created_at: ts,
     updated_at: ts,
   };
-  const [id] = (await trx('reservations').insert(row)) as number[];
+  const id = await insertId(trx('reservations').insert(row));
   const paiement = { amount: row.total_amount, status: 'pending' as const, payment_date: ts, reservation_id: id!, created_at: ts, updated_at: ts };
-  const [paiementId] = (await trx('paiements').insert(paiement)) as number[];
+  const paiementId = await insertId(trx('paiements').insert(paiement));
   // The view is built from what was written (no re-read: creation is the hot path).
   return reservationView({
     ...row,

@@ -11,6 +11,7 @@ import { isoOrNull, toDbTime } from '../db/values.js';
 import { closest } from '../db/config.js';
 import { Conflict, InvalidInput, NotFound } from './errors.js';
 import { optionalText } from './validate.js';
+import { insertId } from '../db/dialect.js';
 
 type Db = Knex | Knex.Transaction;
 
@@ -130,7 +131,7 @@ export async function createRole(trx: Db, input: { name: string; description?: s
   const description = optionalText(input.description, '--description', 65535);
   if (await nameTaken(trx, name)) throw new Conflict(`role "${name}" already exists`, { code: 'duplicate_role' });
   const now = toDbTime(new Date());
-  const [id] = (await trx('roles').insert({ name, description, created_at: now, updated_at: now })) as number[];
+  const id = await insertId(trx('roles').insert({ name, description, created_at: now, updated_at: now }));
   const row = (await trx<RoleRow>('roles').where('id', id!).first()) as RoleRow;
   return toRecord(row, 0);
 }
@@ -180,9 +181,9 @@ export async function deleteRole(trx: Db, ref: string): Promise<RoleRecord> {
   if (DEFAULT_ROLE_NAMES.includes(role.name)) {
     throw new Conflict(`role "${role.name}" is a default role and cannot be deleted`, { code: 'default_role' });
   }
-  // Locks the accounts of the role too (MySQL), so none can be moved onto it while we delete.
-  const users = (await trx('comptes').where('role_id', role.id).forUpdate().count({ n: '*' }).first()) as { n: number | string };
-  const n = Number(users.n);
+  // Locks the accounts of the role too, so none can be moved onto it while we delete (counted
+  // here: PostgreSQL refuses FOR UPDATE on an aggregate).
+  const n = ((await trx('comptes').where('role_id', role.id).forUpdate().pluck('id')) as number[]).length;
   if (n > 0) {
     throw new Conflict(
       `role "${role.name}" is used by ${n} account${n > 1 ? 's' : ''}: move them first (billettigue accounts list --role ${role.name}, then accounts set-role)`,

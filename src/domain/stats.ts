@@ -106,9 +106,9 @@ export async function collectStats(db: Db, options: StatsOptions = {}): Promise<
   const accountsQ = rawRows<Record<string, unknown>>(
     db,
     `select ro.name as role, count(c.id) as total, ${statusSums},
-       sum(case when c.account_locked = 1 then 1 else 0 end) as locked,
-       sum(case when c.email_verified = 0 then 1 else 0 end) as email_unverified,
-       sum(case when c.phone_verified = 0 then 1 else 0 end) as phone_unverified,
+       sum(case when c.account_locked = true then 1 else 0 end) as locked,
+       sum(case when c.email_verified = false then 1 else 0 end) as email_unverified,
+       sum(case when c.phone_verified = false then 1 else 0 end) as phone_unverified,
        sum(case when c.created_at >= ? then 1 else 0 end) as created
      from roles ro left join comptes c on c.role_id = ro.id
      group by ro.name order by ro.name`,

@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
-import { whereToken } from '../db/dialect.js';
+import { insertId, whereToken } from '../db/dialect.js';
 import type { RevokedTokenRow } from '../db/rows.js';
 import { fromDbTime, isoOrNull, toDbTime } from '../db/values.js';
 import { Conflict, InvalidInput, NotFound } from './errors.js';
@@ -198,13 +198,13 @@ export async function revokeToken(trx: Knex.Transaction, raw: string, options: R
       details: { id: existing.id, revoked_at: isoOrNull(existing.revoked_at) },
     });
   }
-  const [id] = (await trx('revoked_tokens').insert({
+  const id = await insertId(trx('revoked_tokens').insert({
     token: decoded.token,
     user_id: accountId,
     revoked_at: toDbTime(now),
     expires_at: toDbTime(decoded.expiresAt),
     reason,
-  })) as number[];
+  }));
   const row = (await tokenQuery(trx).where('t.id', id!).first()) as TokenJoin;
   return toTokenRecord(row, now);
 }

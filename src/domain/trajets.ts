@@ -10,7 +10,7 @@ import type { Knex } from 'knex';
 import type { TrajetStatus } from '../db/schema.js';
 import { TRAJET_STATUSES } from '../db/schema.js';
 import type { TrajetRow, TransporteurRow } from '../db/rows.js';
-import { whereFolded } from '../db/dialect.js';
+import { insertId, whereFolded } from '../db/dialect.js';
 import { foldText } from '../db/text.js';
 import { centsToDecimal, fromDbTime, isoOrNull, toBool, toCents, toDbTime } from '../db/values.js';
 import { Conflict, IntegrityError, InvalidInput, NotFound } from './errors.js';
@@ -275,7 +275,7 @@ export async function createTrajet(trx: Db, input: CreateTrajetInput, now: Date 
   const arrivalPoint = optionalText(input.arrivalPoint, '--arrival-point', 200);
   const carrier = await passengerCarrier(trx, input.transporteur);
   const ts = toDbTime(now);
-  const [id] = (await trx('trajets').insert({
+  const id = await insertId(trx('trajets').insert({
     departure_city: from,
     arrival_city: to,
     departure_time: toDbTime(input.departure),
@@ -290,7 +290,7 @@ export async function createTrajet(trx: Db, input: CreateTrajetInput, now: Date 
     transporteur_id: carrier.id,
     created_at: ts,
     updated_at: ts,
-  })) as number[];
+  }));
   return getTrajet(trx, id!);
 }
 

@@ -8,7 +8,7 @@ import type { Knex } from 'knex';
 import { SERVICE_FREQUENCIES, ZONE_TYPES, type ServiceFrequency, type ZoneType } from '../db/schema.js';
 import type { ZoneRow } from '../db/rows.js';
 import { centsToDecimal, isoOrNull, toCents, toDbTime } from '../db/values.js';
-import { whereFolded } from '../db/dialect.js';
+import { insertId, whereFolded } from '../db/dialect.js';
 import { isDuplicateKey } from '../db/errors.js';
 import { Conflict, InvalidInput, NotFound } from './errors.js';
 import { findTransporteur } from './lookup.js';
@@ -141,9 +141,11 @@ function alreadyServes(transporteurId: number, city: string, zoneId?: number): C
 }
 
 /** Runs a write; a duplicate (city, transporteur) becomes the "already serves" conflict. */
-async function guardUnique<T>(db: Db, city: string, transporteurId: number, excludeId: number | undefined, write: () => Promise<T>): Promise<T> {
+async function guardUnique<T>(db: Db, city: string, transporteurId: number, excludeId: number | undefined, write: (w: Db) => Promise<T>): Promise<T> {
   try {
-    return await write();
+    // Under a savepoint: on PostgreSQL a failed statement aborts the whole transaction, and the
+    // lookup below (then the caller's rollback) must still run.
+    return await db.transaction((sp) => write(sp));
   } catch (err) {
     if (!isDuplicateKey(err)) throw err;
     const existing = await zoneFor(db, city, transporteurId, { excludeId, lock: true });
@@ -175,8 +177,8 @@ export async function addZone(trx: Db, input: ZoneInput): Promise<ZoneAdded> {
   const existing = await zoneFor(trx, city, t.id);
   if (existing) throw alreadyServes(t.id, existing.city_name, existing.id);
   const now = toDbTime(new Date());
-  const [id] = await guardUnique(trx, city, t.id, undefined, async () =>
-    (await trx('zones_desservies').insert({
+  const id = await guardUnique(trx, city, t.id, undefined, (w) =>
+    insertId(w('zones_desservies').insert({
       city_name: city,
       region,
       zone_type: input.type ?? 'both',
@@ -185,7 +187,7 @@ export async function addZone(trx: Db, input: ZoneInput): Promise<ZoneAdded> {
       transporteur_id: t.id,
       created_at: now,
       updated_at: now,
-    })) as number[],
+    })),
   );
   return {
     zone: await getZone(trx, id!),
@@ -231,8 +233,8 @@ export async function updateZone(trx: Db, idRef: number | string, patch: ZonePat
     const existing = await zoneFor(trx, city, tid, { excludeId: id });
     if (existing) throw alreadyServes(tid, existing.city_name, existing.id);
   }
-  await guardUnique(trx, city, tid, id, () =>
-    trx('zones_desservies').where({ id }).update({ ...changes, updated_at: toDbTime(new Date()) }),
+  await guardUnique(trx, city, tid, id, (w) =>
+    w('zones_desservies').where({ id }).update({ ...changes, updated_at: toDbTime(new Date()) }),
   );
   return { before, after: await getZone(trx, id) };
 }

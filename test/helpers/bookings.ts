@@ -7,6 +7,7 @@ import { expect } from 'vitest';
 import { toDbTime } from '../../src/db/values.js';
 import { snapshot } from './db.js';
 import { run } from './cli.js';
+import { insertId } from '../../src/db/dialect.js';
 
 export const BOOKING_TABLES = ['trajets', 'reservations', 'paiements', 'audit_log'] as const;
 
@@ -21,14 +22,14 @@ async function roleId(knex: Knex, name: string): Promise<number> {
 /** A compte (with a utilisateurs profile); returns its id. */
 export async function insertAccount(knex: Knex, email = `user${++seq}@example.fr`): Promise<number> {
   const now = toDbTime(new Date());
-  const [id] = (await knex('comptes').insert({
+  const id = await insertId(knex('comptes').insert({
     email,
     password_hash: 'x',
     status: 'active',
     role_id: await roleId(knex, 'user'),
     created_at: now,
     updated_at: now,
-  })) as number[];
+  }));
   await knex('utilisateurs').insert({ compte_id: id, first_name: 'Test', last_name: `User${seq}`, phone_number: '+33600000000', created_at: now, updated_at: now });
   return id!;
 }
@@ -44,22 +45,22 @@ export interface CarrierOptions {
 export async function insertCarrier(knex: Knex, o: CarrierOptions = {}): Promise<{ id: number; email: string; compteId: number }> {
   const now = toDbTime(new Date());
   const email = o.email ?? `carrier${++seq}@example.fr`;
-  const [compteId] = (await knex('comptes').insert({
+  const compteId = await insertId(knex('comptes').insert({
     email,
     password_hash: 'x',
     status: o.status ?? 'active',
     role_id: await roleId(knex, 'transporteur'),
     created_at: now,
     updated_at: now,
-  })) as number[];
-  const [id] = (await knex('transporteurs').insert({
+  }));
+  const id = await insertId(knex('transporteurs').insert({
     phone_number: '+33611223344',
     company_name: o.companyName ?? `Cars ${seq}`,
     company_type: o.companyType ?? 'passagers',
     compte_id: compteId,
     created_at: now,
     updated_at: now,
-  })) as number[];
+  }));
   return { id: id!, email, compteId: compteId! };
 }
 

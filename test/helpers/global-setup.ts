@@ -1,10 +1,10 @@
 /**
  * Before any test: the CLI tests spawn the compiled binary, so dist/ must exist (the README's test
- * command builds first), and MariaDB must answer when it is one of the tested databases.
+ * command builds first), and MariaDB and PostgreSQL must answer when they are among the tested databases.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { testedKinds } from './db.js';
+import { postgresServerUrl, testedKinds } from './db.js';
 
 export default async function setup(): Promise<void> {
   const main = path.resolve(import.meta.dirname, '../../dist/src/cli/main.js');
@@ -17,6 +17,17 @@ export default async function setup(): Promise<void> {
       await conn.end();
     } catch (err) {
       throw new Error(`MariaDB does not answer at ${url.hostname}:${url.port || 3306} (${(err as Error).message}); start it, or run with BT_TEST_DB=sqlite`);
+    }
+  }
+  if (testedKinds().includes('postgres')) {
+    const { default: pg } = await import('pg');
+    const url = new URL(postgresServerUrl());
+    const client = new pg.Client({ host: url.hostname, port: Number(url.port || 5432), user: decodeURIComponent(url.username) || 'postgres', password: decodeURIComponent(url.password), database: 'postgres', connectionTimeoutMillis: 5000 });
+    try {
+      await client.connect();
+      await client.end();
+    } catch (err) {
+      throw new Error(`PostgreSQL does not answer at ${url.hostname}:${url.port || 5432} (${(err as Error).message}); start it, or run with BT_TEST_DB=sqlite,mysql`);
     }
   }
 }

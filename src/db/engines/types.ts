@@ -57,6 +57,11 @@ export interface Engine {
   readonly clients: readonly string[];
   /** A server holding several databases (true) or an embedded file (false). */
   readonly server: boolean;
+  /**
+   * DDL runs inside transactions and rolls back with them (PostgreSQL, SQLite): a migration dry run
+   * can apply and roll back. MySQL commits each DDL statement as it goes.
+   */
+  readonly transactionalDdl: boolean;
 
   /** knex configuration with the session settings the product relies on (UTC, strictness, …). */
   knexConfig(target: DbTarget, options: ConnectOptions, log: Knex.Config['log']): Knex.Config;
@@ -75,8 +80,26 @@ export interface Engine {
   intDivSql(numerator: string, denominator: string): string;
   /** WHERE column matches value ignoring case and accents ("Orleans" finds "Orléans"). */
   whereFolded<T extends Knex.QueryBuilder>(qb: T, column: string, value: string): T;
+  /**
+   * WHERE column LIKE pattern (ESCAPE '!'), ignoring case — and accents where the engine can (MySQL's
+   * collation, PostgreSQL's bt_fold; SQLite's LIKE folds ASCII case only). `or` joins with OR.
+   */
+  whereLike<T extends Knex.QueryBuilder>(qb: T, column: string, pattern: string, or?: boolean): T;
+  /** ORDER BY column with NULL as the lowest value (first ascending, last descending), MySQL's and SQLite's order. */
+  orderByNullsLow<T extends Knex.QueryBuilder>(qb: T, column: string, direction: 'asc' | 'desc'): T;
   /** WHERE finding a revoked token by its indexed exact match (`prefix`: table alias such as "t."). */
   whereToken<T extends Knex.QueryBuilder>(qb: T, prefix: string, token: string, hash: string): T;
+  /** Runs an INSERT of one row and gives the new row's id (PostgreSQL needs RETURNING). */
+  insertId(qb: Knex.QueryBuilder): Promise<number>;
+  /**
+   * What an index on a column matched by `whereFolded` must cover: the column itself where the
+   * collation already folds (MySQL), the folding expression where matching goes through it (PostgreSQL).
+   */
+  foldedKey(knex: Knex | Knex.Transaction, column: string): string | Knex.Raw;
+  /** Database-side functions the schema relies on (PostgreSQL: bt_fold), created by the first migration. */
+  createSchemaFunctions(knex: Knex | Knex.Transaction): Promise<void>;
+  /** Drops them again (the first migration's down). */
+  dropSchemaFunctions(knex: Knex | Knex.Transaction): Promise<void>;
   /** Quotes an identifier (only for names from our own code or an allow-list). */
   quoteIdent(name: string): string;
   /** Row locks inside a transaction where the engine has them (SQLite: the write lock is global). */

@@ -51,6 +51,7 @@ export const mysqlEngine: Engine = {
   label: 'MySQL/MariaDB',
   clients: ['mysql2', 'mysql'],
   server: true,
+  transactionalDdl: false,
 
   knexConfig(target, options, log) {
     const config: Knex.Config = {
@@ -156,6 +157,12 @@ export const mysqlEngine: Engine = {
   whereFolded: (qb, column, value) => qb.where(column, value.trim()) as typeof qb,
   // The UNIQUE index on the generated token_hash: a TEXT column cannot carry one.
   whereToken: (qb, prefix, _token, hash) => qb.where(`${prefix}token_hash`, hash) as typeof qb,
+  whereLike: (qb, column, pattern, or) => qb[or ? 'orWhereRaw' : 'whereRaw']("?? like ? escape '!'", [column, pattern]) as typeof qb,
+  orderByNullsLow: (qb, column, direction) => qb.orderBy(column, direction) as typeof qb,
+  insertId: async (qb) => ((await qb) as number[])[0]!,
+  foldedKey: (_knex, column) => column,
+  createSchemaFunctions: async () => undefined,
+  dropSchemaFunctions: async () => undefined,
   quoteIdent: (name) => `\`${name.replace(/`/g, '``')}\``,
   forUpdate: (qb) => qb.forUpdate() as typeof qb,
   parallelReads: 2,

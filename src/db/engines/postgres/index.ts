@@ -85,6 +85,63 @@ async function rawRows<T>(knex: Knex | Knex.Transaction, sql: string, bindings: 
   return result.rows;
 }
 
+/**
+ * Accent- and case-insensitive matching: `bt_fold(text)`, an IMMUTABLE SQL function created by the
+ * first migration, so expression indexes (trajets' route, zones' city) serve `bt_fold(col) = bt_fold(?)`.
+ * Its body is the JavaScript foldText (src/db/text.ts) — NFD, combining marks removed, lower case,
+ * trimmed — and, when the `unaccent` extension can be created (it is trusted since PostgreSQL 13:
+ * any user allowed to CREATE in the database may), unaccent on top of it, which also folds
+ * ligatures and letters without a decomposition (œ → oe, ß → ss, ø → o), as MySQL's
+ * utf8mb4_unicode_ci does. Without it (extension missing, no privilege) the NFD form is a correct
+ * fallback: every accent that decomposes still folds. `doctor` says which one the database uses.
+ */
+export const FOLD_FUNCTION = 'bt_fold';
+
+async function createFoldFunction(knex: Knex | Knex.Transaction): Promise<void> {
+  const [enc] = await rawRows<{ encoding: string }>(knex, "select current_setting('server_encoding') as encoding");
+  // normalize() needs a UTF8 database; lower() alone is still case-insensitive elsewhere.
+  let body = enc?.encoding === 'UTF8' ? "regexp_replace(normalize($1, NFD), '[\u0300-\u036f]', '', 'g')" : '$1';
+  const schema = await unaccentSchema(knex);
+  if (schema) {
+    const q = postgresEngine.quoteIdent(schema);
+    body = `${q}.unaccent('${q}.unaccent'::regdictionary, ${body})`;
+  }
+  await knex.raw(
+    `CREATE OR REPLACE FUNCTION ${FOLD_FUNCTION}(text) RETURNS text LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $fold$ SELECT btrim(lower(${body})) $fold$`,
+  );
+}
+
+/** The schema holding the unaccent extension, creating it when allowed; null when it cannot be had. */
+async function unaccentSchema(knex: Knex | Knex.Transaction): Promise<string | null> {
+  const installed = async () =>
+    (await rawRows<{ schema: string }>(knex, "select n.nspname as schema from pg_extension e join pg_namespace n on n.oid = e.extnamespace where e.extname = 'unaccent'"))[0]?.schema ?? null;
+  const have = await installed();
+  if (have) return have;
+  const available = await rawRows(knex, "select 1 from pg_available_extensions where name = 'unaccent'");
+  if (available.length === 0) return null;
+  // A failed statement aborts the surrounding transaction (the migration's): try under a savepoint.
+  const inTrx = (knex as Knex.Transaction).isTransaction === true;
+  if (inTrx) await knex.raw('SAVEPOINT bt_unaccent');
+  try {
+    await knex.raw('CREATE EXTENSION IF NOT EXISTS unaccent');
+    if (inTrx) await knex.raw('RELEASE SAVEPOINT bt_unaccent');
+  } catch {
+    if (inTrx) await knex.raw('ROLLBACK TO SAVEPOINT bt_unaccent');
+    return null;
+  }
+  return installed();
+}
+
+/** Which folding the database's bt_fold does (for doctor). */
+async function foldingInUse(knex: Knex): Promise<string | null> {
+  const rows = await rawRows<{ src: string }>(
+    knex,
+    `select p.prosrc as src from pg_proc p where p.proname = '${FOLD_FUNCTION}' and p.pronamespace = to_regnamespace(current_schema())`,
+  );
+  if (rows.length === 0) return null;
+  return /unaccent/.test(rows[0]!.src) ? 'unaccent extension + Unicode NFD' : /normalize/.test(rows[0]!.src) ? 'Unicode NFD (unaccent extension not installed)' : 'case only';
+}
+
 const SQLSTATE: Record<string, DriverErrorClass> = {
   '40001': 'deadlock', // serialization_failure: retried like a deadlock
   '40P01': 'deadlock',
@@ -106,6 +163,7 @@ export const postgresEngine: Engine = {
   label: 'PostgreSQL',
   clients: ['pg', 'postgres', 'postgresql'],
   server: true,
+  transactionalDdl: true,
 
   knexConfig(target, options, log) {
     const t = asPostgres(target);
@@ -113,6 +171,8 @@ export const postgresEngine: Engine = {
       log,
       client: 'pg',
       connection: () => postgresConnection(t, options),
+      // Every `datetime` of the migrations is timestamptz(0): whole seconds like MySQL's DATETIME.
+      defaultDateTimePrecision: 0,
       pool: {
         min: 0,
         max: options.pool?.max ?? 4,
@@ -173,8 +233,22 @@ export const postgresEngine: Engine = {
   sumCentsSql: (knex, column) => knex.raw('CAST(COALESCE(SUM(??), 0) * 100 AS BIGINT)', [column]),
   centsSql: (expr) => `CAST((${expr}) * 100 AS BIGINT)`,
   intDivSql: (numerator, denominator) => `CAST(div(${numerator}, ${denominator}) AS BIGINT)`,
-  whereFolded: (qb, column, value) => qb.whereRaw('lower(??) = lower(?)', [column, value.trim()]) as typeof qb,
-  whereToken: (qb, prefix, token) => qb.where(`${prefix}token`, token) as typeof qb,
+  whereFolded: (qb, column, value) => qb.whereRaw(`${FOLD_FUNCTION}(??) = ${FOLD_FUNCTION}(?)`, [column, value]) as typeof qb,
+  whereLike: (qb, column, pattern, or) =>
+    qb[or ? 'orWhereRaw' : 'whereRaw'](`${FOLD_FUNCTION}(??) like ${FOLD_FUNCTION}(?) escape '!'`, [column, pattern]) as typeof qb,
+  // PostgreSQL puts NULLs last ascending by default.
+  orderByNullsLow: (qb, column, direction) => qb.orderByRaw(`?? ${direction} nulls ${direction === 'asc' ? 'first' : 'last'}`, [column]) as typeof qb,
+  // The UNIQUE index on the generated token_hash (migration 20261125000800).
+  whereToken: (qb, prefix, _token, hash) => qb.where(`${prefix}token_hash`, hash) as typeof qb,
+  async insertId(qb) {
+    const rows = (await qb.returning('id')) as Array<{ id: number }>;
+    return rows[0]!.id;
+  },
+  foldedKey: (knex, column) => knex.raw(`${FOLD_FUNCTION}(??)`, [column]),
+  createSchemaFunctions: (knex) => createFoldFunction(knex),
+  async dropSchemaFunctions(knex) {
+    await knex.raw(`DROP FUNCTION IF EXISTS ${FOLD_FUNCTION}(text)`);
+  },
   quoteIdent: (name) => `"${name.replace(/"/g, '""')}"`,
   forUpdate: (qb) => qb.forUpdate() as typeof qb,
   parallelReads: 2,
@@ -209,9 +283,11 @@ export const postgresEngine: Engine = {
       knex,
       "select current_setting('TimeZone') as time_zone, current_setting('server_encoding') as encoding, d.datcollate as collation from pg_database d where d.datname = current_database()",
     );
+    const folding = await foldingInUse(knex);
     return [
       { name: 'time zone', ok: s!.time_zone === 'UTC', detail: `session ${s!.time_zone}` },
       { name: 'encoding', ok: s!.encoding === 'UTF8', detail: `${s!.encoding} / ${s!.collation}` },
+      { name: 'accent folding', ok: folding !== null, detail: folding ?? `no ${FOLD_FUNCTION}() function: run \`billettigue db migrate\`` },
     ];
   },
 

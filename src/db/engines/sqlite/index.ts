@@ -34,6 +34,7 @@ export const sqliteEngine: Engine = {
   label: 'SQLite',
   clients: ['better-sqlite3', 'sqlite3'],
   server: false,
+  transactionalDdl: true,
 
   knexConfig(target, _options, log) {
     return {
@@ -99,6 +100,12 @@ export const sqliteEngine: Engine = {
   intDivSql: (numerator, denominator) => `((${numerator}) / (${denominator}))`,
   whereFolded: (qb, column, value) => qb.whereRaw('bt_fold(??) = ?', [column, foldText(value)]) as typeof qb,
   whereToken: (qb, prefix, token) => qb.where(`${prefix}token`, token) as typeof qb,
+  whereLike: (qb, column, pattern, or) => qb[or ? 'orWhereRaw' : 'whereRaw']("?? like ? escape '!'", [column, pattern]) as typeof qb,
+  orderByNullsLow: (qb, column, direction) => qb.orderBy(column, direction) as typeof qb,
+  insertId: async (qb) => ((await qb) as number[])[0]!,
+  foldedKey: (_knex, column) => column,
+  createSchemaFunctions: async () => undefined,
+  dropSchemaFunctions: async () => undefined,
   quoteIdent: (name) => `"${name.replace(/"/g, '""')}"`,
   // One writer at a time: the write transaction already excludes every other writer.
   forUpdate: (qb) => qb,
