@@ -59,9 +59,9 @@ export const postgresBackup: BackupEngine = {
     return restorePostgres({ ...o, target: asPg(o.target) });
   },
 
-  async undo(target, checkMigrations, hooks) {
+  async undo(target, checkMigrations, hooks, lock) {
     const { undoPostgres } = await import('./restore.js');
-    return undoPostgres(asPg(target), checkMigrations, hooks);
+    return undoPostgres(asPg(target), checkMigrations, hooks, lock);
   },
 
   async describeUndo(target) {

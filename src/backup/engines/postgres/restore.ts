@@ -19,7 +19,7 @@ import { helperDatabase, helperOf, isLeftoverName, STAGING_PREFIX, UNDO_PREFIX }
 import { Conflict, IntegrityError, NotFound } from '../../../domain/errors.js';
 import type { Manifest } from '../../manifest.js';
 import { pauseAt } from '../../pause.js';
-import type { EngineRestoreOptions, LoadedTable, RestoreHooks, RestoreReport, UndoReport } from '../types.js';
+import type { EngineRestoreOptions, LoadedTable, RestoreHooks, RestoreLock, RestoreReport, UndoReport } from '../types.js';
 import { listPgTables } from './catalog.js';
 import { closeQuietly, destroy, openPg, q, qi, rows, type PgSession } from './conn.js';
 import { liveSchema, pgMigrations } from './dump.js';
@@ -225,6 +225,7 @@ export async function restorePostgres(o: PgRestoreOptions): Promise<RestoreRepor
     }
     const before = await tableOids(admin, staging);
     await pauseAt('restore:swap');
+    await o.lock?.assertHeld?.();
     undo = helperDatabase(UNDO_PREFIX, o.target.database);
     o.hooks.onStep?.(`swapping ${stagingTables.length} tables in (one transaction)`);
     swapping = swapTables(admin, live, undo, moveOut, staging, stagingTables, () => pauseAt('restore:commit'));
@@ -280,7 +281,7 @@ export async function findUndoPg(conn: PgSession, database: string): Promise<str
 }
 
 /** Swaps the last restore's previous tables back in; what is live now becomes the new undo copy. */
-export async function undoPostgres(target: PostgresTarget, checkMigrations: (m: string[]) => void, hooks: RestoreHooks): Promise<UndoReport> {
+export async function undoPostgres(target: PostgresTarget, checkMigrations: (m: string[]) => void, hooks: RestoreHooks, lock?: RestoreLock): Promise<UndoReport> {
   const admin = await openPg(target, { application: 'billettigue restore --undo' });
   try {
     const live = await liveSchema(admin);
@@ -292,6 +293,7 @@ export async function undoPostgres(target: PostgresTarget, checkMigrations: (m: 
     const views = await dependents(admin, live, liveTables);
     if (views.length) throw new Conflict(`objects depend on the live tables: ${views.join(', ')}; drop them first`, { code: 'dependent_objects' });
     const keptAs = helperDatabase(UNDO_PREFIX, target.database);
+    await lock?.assertHeld?.();
     hooks.onStep?.(`swapping ${undoTables.length} tables back (one transaction)`);
     await swapTables(admin, live, keptAs, liveTables, from, undoTables);
     await q(admin, `DROP SCHEMA ${qi(from)} CASCADE`);
