@@ -304,6 +304,24 @@ describe.runIf(pg)('PostgreSQL backup and restore', () => {
     expect(id).toBeGreaterThan(6);
   });
 
+  it('a view on the live tables stops a restore before anything changes (it would keep reading the old tables); deep verify leaves no scratch schema', async () => {
+    const deep = await run(['backup', 'verify', file, '--deep'], { url: db.url });
+    expect(deep.code, deep.stderr).toBe(0);
+    expect(await helperDatabases(db)).not.toContainEqual(expect.stringMatching(/^bt_verify_/));
+    await db.knex.raw("CREATE VIEW active_comptes AS SELECT id, email FROM comptes WHERE status = 'active'");
+    try {
+      await breakData();
+      const before = await state();
+      const r = await run(['restore', file, '--yes', '--no-safety-backup', '--dir', dir()], { url: db.url });
+      expect(r.code, r.stderr).toBe(4);
+      expect(r.stderr).toMatch(/^error: objects depend on the tables being replaced .*active_comptes \(view\).*drop them first/m);
+      expect(await state()).toEqual(before);
+      expect(await helperDatabases(db)).not.toContainEqual(expect.stringMatching(/^bt_restore_/));
+    } finally {
+      await db.knex.raw('DROP VIEW active_comptes');
+    }
+  });
+
   it.runIf(testedKinds().includes('mysql'))('refuses a MySQL backup on PostgreSQL and the reverse (exit 2), before anything changes', async () => {
     const my = await createTestDb('mysql');
     try {
