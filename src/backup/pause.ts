@@ -6,12 +6,15 @@
  * forever when that variable is unset). Several phases may be given, comma-separated.
  * Phases: backup:snapshot (transaction open, nothing read), backup:data (first table read),
  * restore:load (staging created, first table loaded), restore:swap (staging verified, just
- * before the swap), restore:swapped (just after the swap, before the final checks).
+ * before the swap), restore:swapped (just after the swap, before the final checks), mutate (a
+ * mutating command connected, its schema checked, before its transaction starts: a barrier that
+ * lets a test start many writers at the same instant), mutate:commit (its work done inside the
+ * transaction, before COMMIT: a test can write the same rows elsewhere meanwhile).
  * Unset in production: `pauseAt` is then a no-op.
  */
 import { existsSync } from 'node:fs';
 
-export type PausePhase = 'backup:snapshot' | 'backup:data' | 'restore:load' | 'restore:swap' | 'restore:swapped';
+export type PausePhase = 'backup:snapshot' | 'backup:data' | 'restore:load' | 'restore:swap' | 'restore:swapped' | 'mutate' | 'mutate:commit';
 
 export async function pauseAt(phase: PausePhase, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const wanted = env.BILLETTIGUE_TEST_PAUSE_AT;

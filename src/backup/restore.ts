@@ -13,7 +13,7 @@ import { ENGINE_KINDS, type DbKind, type DbTarget } from '../db/config.js';
 import { engineFor } from '../db/engines/index.js';
 import type { Leftover } from '../db/leftovers.js';
 import { Conflict, InvalidInput } from '../domain/errors.js';
-import { backupEngine, type RestoreHooks, type RestoreReport, type UndoReport } from './engines/index.js';
+import { backupEngine, type RestoreHooks, type RestoreLock, type RestoreReport, type UndoReport } from './engines/index.js';
 import type { Manifest } from './manifest.js';
 import { gzipIntegrity, isGzipFile, readHead } from './reader.js';
 import { checkFileAgainstManifest } from './verify.js';
@@ -96,6 +96,8 @@ export interface RunOptions {
   dryRun: boolean;
   jobs?: number;
   hooks: RestoreHooks;
+  /** The restore lock the caller holds (checked again just before the swap). */
+  lock?: RestoreLock;
 }
 
 async function migrateStaging(target: DbTarget, at: string): Promise<string[]> {
@@ -130,6 +132,7 @@ export async function runRestore(p: PreparedRestore, target: DbTarget, o: RunOpt
     hooks: o.hooks,
     checkMigrations,
     migrate: (staging) => migrateStaging(target, staging),
+    lock: o.lock,
   });
 }
 
@@ -138,11 +141,11 @@ export async function liveHasTables(target: DbTarget): Promise<boolean> {
   return (await backupEngine(target.kind)).liveHasTables(target);
 }
 
-export async function undoRestore(target: DbTarget, hooks: RestoreHooks): Promise<UndoReport> {
+export async function undoRestore(target: DbTarget, hooks: RestoreHooks, lock?: RestoreLock): Promise<UndoReport> {
   const { knownMigrations } = await import('../db/migrator.js');
   const known = knownMigrations();
   const sync = (applied: string[]) => refuseUnknown(applied.filter((m) => !known.includes(m)));
-  return (await backupEngine(target.kind)).undo(target, sync, hooks);
+  return (await backupEngine(target.kind)).undo(target, sync, hooks, lock);
 }
 
 /** What `restore --undo` would put back (null when nothing is kept). */

@@ -175,39 +175,39 @@ export class Ctx {
 
   /**
    * Runs a mutation in one transaction. With --dry-run the work is done, then rolled back, and the
-   * would-be result returned. A deadlock rolls the whole transaction back: it is retried (a few
-   * times, with jitter) from the start. Driver constraint errors are translated.
-   * `fn` must send every query through the `trx` it is given.
+   * would-be result returned. A transaction that loses a conflict (deadlock; on a cluster, a write
+   * on another node) is rolled back whole and retried from the start as the engine says
+   * (src/db/retry.ts); when the retries run out it is a Conflict (exit 4, "busy, retry").
+   * Driver constraint errors are translated. `fn` must send every query through the `trx` it is given.
    */
-  async mutate<T>(fn: (trx: Knex.Transaction) => Promise<T>, options: { retries?: number } = {}): Promise<T> {
+  async mutate<T>(fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
     const db = await this.db();
-    const { isDeadlock, translateDbError } = await import('../db/errors.js');
-    const retries = options.retries ?? 5;
-    for (let attempt = 0; ; attempt++) {
-      try {
+    const { translateDbError } = await import('../db/errors.js');
+    const { retryOnConflict } = await import('../db/retry.js');
+    const { pauseAt } = await import('../backup/pause.js');
+    await pauseAt('mutate');
+    try {
+      const result = await retryOnConflict(db, () => {
         this.mutating = 'running';
-        const result = await db.transaction(async (trx) => {
+        return db.transaction(async (trx) => {
           const r = await fn(trx);
+          await pauseAt('mutate:commit');
           if (this.dryRun) throw new DryRunRollback(r);
           return r;
         });
-        this.mutating = 'done';
-        // Named once the change is made (a refused change stays a one-line error).
+      });
+      this.mutating = 'done';
+      // Named once the change is made (a refused change stays a one-line error).
+      this.announceTarget();
+      return result;
+    } catch (err) {
+      this.mutating = undefined;
+      if (err instanceof DryRunRollback) {
         this.announceTarget();
-        return result;
-      } catch (err) {
-        this.mutating = undefined;
-        if (err instanceof DryRunRollback) {
-          this.announceTarget();
-          this.ui.info('dry run: the changes were rolled back; nothing was written');
-          return err.result as T;
-        }
-        if (isDeadlock(err) && attempt < retries) {
-          await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * (attempt + 1)));
-          continue;
-        }
-        throw translateDbError(err);
+        this.ui.info('dry run: the changes were rolled back; nothing was written');
+        return err.result as T;
       }
+      throw translateDbError(err);
     }
   }
 

@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { AppError, EXIT, Interrupted, InvalidInput } from '../domain/errors.js';
 import { isKnownZone } from '../domain/dates.js';
 import { redactUrl } from '../db/config.js';
+import { translateDbError } from '../db/errors.js';
 import { GROUPS } from './groups.js';
 import { ExitWith, currentContext } from './context.js';
 import { Ui, colorAllowed } from './ui.js';
@@ -130,8 +131,10 @@ function fallbackUi(args: string[]): Ui {
 }
 
 /** Maps any error to an exit code, printing one line (no stack unless BILLETTIGUE_DEBUG=1). */
-export function reportError(err: unknown, ui: Ui): number {
+export function reportError(error: unknown, ui: Ui): number {
   const debug = process.env.BILLETTIGUE_DEBUG === '1';
+  // A driver error no command translated (a refused node, a constraint) still gets its exit code.
+  const err = translateDbError(error);
   if (err instanceof CommanderError) {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return EXIT.ok;
     // Commander already printed its message through outputError.

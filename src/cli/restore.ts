@@ -35,7 +35,8 @@ touched) → refuse backups newer than this build (exit 4) → show target and b
 terminal, type the database name; otherwise --yes) → safety backup safety_backup_<time> → load
 into a staging copy and verify every table → swap it in atomically (MySQL: one RENAME TABLE;
 SQLite: rename of the file) → check → summary. The replaced tables are kept for --undo until the
-next restore. A second restore of the same database at the same time fails at once (exit 4).
+next restore. A second restore of the same database at the same time fails at once (exit 4), on
+any node of a Galera cluster too, naming the first (docs/cluster.md).
 
 Examples:
   $ billettigue restore latest
@@ -64,7 +65,8 @@ async function restoreCmd(ctx: Ctx, opts: RestoreOpts, args: string[]): Promise<
   const restore = await import('../backup/restore.js');
   const file = resolveBackup(args[0]!, dirOf(opts), target);
 
-  const lock = await acquireRestoreLock(target);
+  const lock = await acquireRestoreLock(target, { purpose: 'restore', actor: ctx.actor });
+  if (lock.notice) ctx.ui.warn(lock.notice);
   // On Ctrl-C (or at the end): first undo what an unfinished restore started, then unlock.
   const aborts: Array<() => Promise<void>> = [];
   ctx.onClose(async () => {
@@ -128,6 +130,7 @@ async function restoreCmd(ctx: Ctx, opts: RestoreOpts, args: string[]): Promise<
     .runRestore(prepared, target, {
       dryRun: ctx.dryRun,
       jobs: opts.jobs,
+      lock,
       hooks: {
         onStep: (s) => {
           progress?.done();
@@ -223,8 +226,9 @@ async function handleLeftovers(ctx: Ctx, opts: RestoreOpts, when: string): Promi
 async function cleanCmd(ctx: Ctx, opts: RestoreOpts): Promise<void> {
   const target = ctx.target();
   const { acquireRestoreLock } = await import('../backup/lock.js');
-  const lock = await acquireRestoreLock(target);
+  const lock = await acquireRestoreLock(target, { purpose: 'restore --clean-leftovers', actor: ctx.actor });
   ctx.onClose(() => lock.release());
+  if (lock.notice) ctx.ui.warn(lock.notice);
   const { listRestoreLeftovers } = await import('../backup/leftovers.js');
   const { cleanLeftovers } = await import('../backup/restore.js');
   const leftovers = await listRestoreLeftovers(target, dirOf(opts), { holdingLock: true });
@@ -249,8 +253,9 @@ async function cleanCmd(ctx: Ctx, opts: RestoreOpts): Promise<void> {
 async function undoCmd(ctx: Ctx, _opts: RestoreOpts): Promise<void> {
   const target = ctx.target();
   const { acquireRestoreLock } = await import('../backup/lock.js');
-  const lock = await acquireRestoreLock(target);
+  const lock = await acquireRestoreLock(target, { purpose: 'restore --undo', actor: ctx.actor });
   ctx.onClose(() => lock.release());
+  if (lock.notice) ctx.ui.warn(lock.notice);
   const { describeUndo, undoRestore } = await import('../backup/restore.js');
   const kept = await describeUndo(target);
   if (!kept) {
@@ -265,7 +270,7 @@ async function undoCmd(ctx: Ctx, _opts: RestoreOpts): Promise<void> {
     return;
   }
   await ctx.confirmByName(`swap the previous tables of ${target.display} back in?`);
-  const r = await undoRestore(target, { onStep: (s) => ctx.ui.info(s) });
+  const r = await undoRestore(target, { onStep: (s) => ctx.ui.info(s), onWarning: (w) => ctx.ui.warn(w) }, lock);
   await auditRestore(ctx, 'restore.undo', { from: r.from, kept_as: r.keptAs, tables: r.tables.length });
   if (ctx.ui.json) return ctx.ui.printJson({ target: target.display, from: r.from, kept_as: r.keptAs, tables: r.tables });
   ctx.ui.success(`put back ${r.tables.length} tables from ${r.from}; what was live is kept as ${r.keptAs}`);

@@ -95,6 +95,7 @@ export function translateDbError(err: unknown, what?: string): unknown {
       code: 'out_of_range',
     });
   }
+  if (classOf(err) === 'not_ready') return nodeNotReady(err);
   if (isMissingTable(err)) {
     return new Unavailable('the database schema is missing tables: run `billettigue db migrate`', {
       cause: err,
@@ -102,6 +103,18 @@ export function translateDbError(err: unknown, what?: string): unknown {
     });
   }
   return err;
+}
+
+/** A cluster node that refuses work (outside the primary component, joining): exit 5, never a crash. */
+export function nodeNotReady(err: unknown): Unavailable {
+  return new Unavailable(
+    `this database node refuses queries for now (${driverText(err)}): it is not a synced member of its cluster's primary component; use another node, and see \`billettigue doctor\``,
+    { cause: err, code: 'node_not_ready' },
+  );
+}
+
+export function isNodeNotReady(err: unknown): boolean {
+  return classOf(err) === 'not_ready';
 }
 
 export function isConnectionError(err: unknown): boolean {

@@ -18,7 +18,8 @@
  */
 import type { Knex } from 'knex';
 import { forUpdate } from '../db/dialect.js';
-import { isDeadlock, isDuplicateKey, translateDbError } from '../db/errors.js';
+import { isDuplicateKey, translateDbError } from '../db/errors.js';
+import { retryOnConflict } from '../db/retry.js';
 import { isoOrNull, toDbTime } from '../db/values.js';
 import { writeAudit } from './audit.js';
 import { parseDayOrInstant } from './dates.js';
@@ -266,18 +267,12 @@ export interface ArchiveTotals {
   batches: number;
 }
 
-/** Runs one batch in its own transaction, retrying it from the start on a deadlock. */
+/** Runs one batch in its own transaction, retried from the start when it loses a conflict. */
 async function inTransaction<T>(db: Knex, fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await db.transaction(fn);
-    } catch (err) {
-      if (isDeadlock(err) && attempt < 5) {
-        await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * (attempt + 1)));
-        continue;
-      }
-      throw translateDbError(err, 'archive batch');
-    }
+  try {
+    return await retryOnConflict(db, () => db.transaction(fn));
+  } catch (err) {
+    throw translateDbError(err, 'archive batch');
   }
 }
 

@@ -53,9 +53,9 @@ export function serverUrl(kind: DbKind): string {
   throw new Error(`${kind} has no server`);
 }
 
-/** Runs fn on a server-level connection (no database selected) of a server engine. */
-export async function withServer<T>(kind: DbKind, fn: (admin: Knex) => Promise<T>): Promise<T> {
-  const admin = await connect(parseDatabaseUrl(serverUrl(kind), '--db'), { noDatabase: true });
+/** Runs fn on a server-level connection (no database selected) of a server engine (or of `server`). */
+export async function withServer<T>(kind: DbKind, fn: (admin: Knex) => Promise<T>, server = serverUrl(kind)): Promise<T> {
+  const admin = await connect(parseDatabaseUrl(server, '--db'), { noDatabase: true });
   try {
     return await fn(admin);
   } finally {
@@ -67,22 +67,29 @@ export async function withServer<T>(kind: DbKind, fn: (admin: Knex) => Promise<T
  * Creates an empty database on a test server (MySQL: utf8mb4_unicode_ci; PostgreSQL: UTF8), or with
  * the server's defaults (as the platform's was) when `serverDefaults`.
  */
-export async function createServerDatabase(kind: DbKind, name: string, serverDefaults = false): Promise<void> {
-  await withServer(kind, (admin) =>
-    serverDefaults
-      ? admin.raw('CREATE DATABASE ??', [name])
-      : kind === 'mysql'
-        ? admin.raw('CREATE DATABASE ?? CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci', [name])
-        : admin.raw("CREATE DATABASE ?? TEMPLATE template0 ENCODING 'UTF8'", [name]),
+export async function createServerDatabase(kind: DbKind, name: string, serverDefaults = false, server = serverUrl(kind)): Promise<void> {
+  await withServer(
+    kind,
+    (admin) =>
+      serverDefaults
+        ? admin.raw('CREATE DATABASE ??', [name])
+        : kind === 'mysql'
+          ? admin.raw('CREATE DATABASE ?? CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci', [name])
+          : admin.raw("CREATE DATABASE ?? TEMPLATE template0 ENCODING 'UTF8'", [name]),
+    server,
   );
 }
 
 /** Drops a test database (PostgreSQL: other sessions on it are ended first). */
-export async function dropServerDatabase(kind: DbKind, name: string): Promise<void> {
-  await withServer(kind, async (admin) => {
-    if (kind === 'postgres') await admin.raw('DROP DATABASE IF EXISTS ?? WITH (FORCE)', [name]);
-    else await admin.raw('DROP DATABASE IF EXISTS ??', [name]);
-  });
+export async function dropServerDatabase(kind: DbKind, name: string, server = serverUrl(kind)): Promise<void> {
+  await withServer(
+    kind,
+    async (admin) => {
+      if (kind === 'postgres') await admin.raw('DROP DATABASE IF EXISTS ?? WITH (FORCE)', [name]);
+      else await admin.raw('DROP DATABASE IF EXISTS ??', [name]);
+    },
+    server,
+  );
 }
 
 export interface TestDb {
@@ -104,15 +111,18 @@ export interface TestDbOptions {
   migrate?: boolean;
   /** Insert the default roles (default true when migrating). */
   roles?: boolean;
+  /** Server URL without database (default: the kind's test server; the cluster tests pass a node's). */
+  server?: string;
 }
 
 export async function createTestDb(kind: DbKind, options: TestDbOptions = {}): Promise<TestDb> {
   const id = `bt_test_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
   const dir = mkdtempSync(path.join(os.tmpdir(), `${id}-`));
   let url: string;
+  const server = kind === 'sqlite' ? '' : (options.server ?? serverUrl(kind));
   if (kind !== 'sqlite') {
-    await createServerDatabase(kind, id, options.serverDefaults);
-    url = `${serverUrl(kind)}/${id}`;
+    await createServerDatabase(kind, id, options.serverDefaults, server);
+    url = `${server}/${id}`;
   } else {
     url = `sqlite:${path.join(dir, 'test.sqlite3')}`;
   }
@@ -130,7 +140,7 @@ export async function createTestDb(kind: DbKind, options: TestDbOptions = {}): P
     dir,
     async drop() {
       await knex.destroy();
-      if (kind !== 'sqlite') await dropServerDatabase(kind, id);
+      if (kind !== 'sqlite') await dropServerDatabase(kind, id, server);
       rmSync(dir, { recursive: true, force: true });
     },
   };

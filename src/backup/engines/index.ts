@@ -6,7 +6,7 @@ import type { DbKind } from '../../db/config.js';
 import { Unavailable } from '../../domain/errors.js';
 import type { BackupEngine } from './types.js';
 
-export type { BackupEngine, EngineRestoreOptions, LoadedTable, RestoreHooks, RestoreLock, RestoreReport, UndoReport } from './types.js';
+export type { BackupEngine, EngineRestoreOptions, LoadedTable, LockOptions, RestoreHooks, RestoreLock, RestoreReport, UndoReport } from './types.js';
 
 export async function backupEngine(kind: DbKind): Promise<BackupEngine> {
   switch (kind) {

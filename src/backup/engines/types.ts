@@ -57,10 +57,23 @@ export interface EngineRestoreOptions {
   checkMigrations: (applied: string[]) => string[];
   /** Applies pending migrations to the staging copy (a database name or a file path); returns their names. */
   migrate: (staging: string) => Promise<string[]>;
+  /** The restore lock held by the caller: checked again just before the swap. */
+  lock?: RestoreLock;
 }
 
 export interface RestoreLock {
   release(): Promise<void>;
+  /** Throws a Conflict when the lock is no longer this process's (a cluster lock taken over). */
+  assertHeld?(): Promise<void>;
+  /** Said to the user once taken (a stale cluster lock taken over from a dead owner). */
+  notice?: string;
+}
+
+export interface LockOptions {
+  /** What takes it, for whoever finds it taken: "restore" (default), "restore --undo", "db adopt"… */
+  purpose?: string;
+  /** Who (the audit actor). */
+  actor?: string;
 }
 
 export interface BackupEngine {
@@ -78,7 +91,7 @@ export interface BackupEngine {
   /** Loads into staging, verifies, swaps in atomically (or only checks, with dryRun). */
   restore(o: EngineRestoreOptions): Promise<RestoreReport>;
   /** Puts back what the last restore replaced. */
-  undo(target: DbTarget, checkMigrations: (applied: string[]) => void, hooks: RestoreHooks): Promise<UndoReport>;
+  undo(target: DbTarget, checkMigrations: (applied: string[]) => void, hooks: RestoreHooks, lock?: RestoreLock): Promise<UndoReport>;
   /** Name of what `restore --undo` would put back, or null. */
   describeUndo(target: DbTarget): Promise<string | null>;
   /** Does the live database hold any table (is a safety backup worth taking)? */
@@ -89,8 +102,8 @@ export interface BackupEngine {
   stagingTarget(target: DbTarget, staging: string): DbTarget;
   /** Loads the file into a scratch copy and returns the tables whose rows and hashes match. */
   deepVerify(file: string, manifest: Manifest, target: DbTarget | undefined, onStep?: (message: string) => void): Promise<Set<string>>;
-  /** One restore at a time per database. */
-  acquireRestoreLock(target: DbTarget): Promise<RestoreLock>;
+  /** One restore (or adoption) at a time per database, on every node of a cluster. */
+  acquireRestoreLock(target: DbTarget, options?: LockOptions): Promise<RestoreLock>;
   /** Staging copies, scratch databases and stale locks an interrupted restore or verify left. */
   listLeftovers(target: DbTarget, options: { holdingLock?: boolean }): Promise<Leftover[]>;
   /** Removes the given database-side leftovers (files are removed by the caller); returns what went. */

@@ -9,7 +9,7 @@ import { postgresEngine } from './postgres/index.js';
 import { sqliteEngine } from './sqlite/index.js';
 import type { Engine } from './types.js';
 
-export type { ConnectOptions, DoctorCheck, DriverErrorClass, Engine } from './types.js';
+export type { ConflictRetry, ConnectOptions, DoctorCheck, DriverErrorClass, Engine } from './types.js';
 
 export const ENGINES: readonly Engine[] = [mysqlEngine, postgresEngine, sqliteEngine];
 

@@ -27,7 +27,19 @@ export type DriverErrorClass =
   | 'not_null'
   | 'out_of_range'
   | 'missing_table'
-  | 'connection';
+  | 'connection'
+  /** The server refuses work for now (a Galera node outside the primary component, or joining). */
+  | 'not_ready';
+
+/** How a transaction aborted by a conflict (deadlock, cluster certification failure) is retried. */
+export interface ConflictRetry {
+  /** Retries after the first attempt. */
+  retries: number;
+  /** Pause before retry n (1-based), in ms. */
+  delayMs(n: number): number;
+  /** The message when the last attempt failed too (exit 4). */
+  busyMessage(attempts: number): string;
+}
 
 /** One line of `billettigue doctor`. `info` lines never make the result unhealthy. */
 export interface DoctorCheck {
@@ -57,6 +69,8 @@ export interface Engine {
   translateConnectError(err: unknown, target: DbTarget): AppError;
   /** Which translated kind a driver error is, when it comes from this engine's driver. */
   classifyError(err: unknown): DriverErrorClass | null;
+  /** How conflicts are retried on this connection (default: src/db/retry.ts SERVER_RETRY). */
+  conflictRetry?(knex: Knex | Knex.Transaction): ConflictRetry;
 
   /** SUM of a DECIMAL(…,2) column in integer cents, exactly. */
   sumCentsSql(knex: Knex | Knex.Transaction, column: string): Knex.Raw;

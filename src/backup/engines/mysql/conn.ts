@@ -8,6 +8,7 @@ import type { Connection, ConnectionOptions, QueryOptions } from 'mysql2';
 import type { MysqlTarget } from '../../../db/config.js';
 import { mysqlConnection, SESSION_SQL_MODE } from '../../../db/engines/mysql/index.js';
 import { translateConnectError } from '../../../db/errors.js';
+import { prepareSession } from '../../../db/engines/mysql/galera.js';
 
 export type RawConnection = Connection;
 
@@ -21,6 +22,8 @@ export async function openMysql(target: MysqlTarget, database?: string | null): 
   conn.on('error', () => undefined);
   try {
     await run(conn, `SET SESSION time_zone = '+00:00', sql_mode = '${SESSION_SQL_MODE}'`);
+    // A Galera node: causal reads (the backup's snapshot holds everything committed anywhere before it).
+    await prepareSession(conn);
   } catch (err) {
     conn.destroy();
     throw translateConnectError(err, target);

@@ -4,10 +4,11 @@
  */
 import type { DbTarget, MysqlTarget } from '../../../db/config.js';
 import { withDatabase } from '../../../db/config.js';
-import { helperDatabase, helperOf, restoreLockName, STAGING_PREFIX, VERIFY_PREFIX, type Leftover } from '../../../db/leftovers.js';
-import { Conflict, InvalidInput } from '../../../domain/errors.js';
+import { helperDatabase, helperOf, STAGING_PREFIX, VERIFY_PREFIX, type Leftover } from '../../../db/leftovers.js';
+import { InvalidInput } from '../../../domain/errors.js';
 import type { BackupEngine } from '../types.js';
 import { closeQuietly, openMysql, quoteId, rows, run } from './conn.js';
+import { rulesOf } from './rules.js';
 import { MYSQL_COLLATION } from '../../../db/engines/mysql/index.js';
 
 function asMysql(target: DbTarget): MysqlTarget {
@@ -40,9 +41,9 @@ export const mysqlBackup: BackupEngine = {
     return restoreMysql({ ...o, target: asMysql(o.target) });
   },
 
-  async undo(target, checkMigrations, hooks) {
+  async undo(target, checkMigrations, hooks, lock) {
     const { undoMysql } = await import('./restore.js');
-    return undoMysql(asMysql(target), checkMigrations, hooks);
+    return undoMysql(asMysql(target), checkMigrations, hooks, lock);
   },
 
   async describeUndo(target) {
@@ -91,36 +92,19 @@ export const mysqlBackup: BackupEngine = {
     }
   },
 
-  // GET_LOCK on a dedicated connection: the server releases it when the connection dies, so a
-  // killed restore never leaves it held.
-  async acquireRestoreLock(target) {
+  // On a dedicated connection, which the lock owns: rules.ts (one server), galera.ts (a cluster).
+  async acquireRestoreLock(target, options = {}) {
     const t = asMysql(target);
     const conn = await openMysql(t, null);
-    const name = restoreLockName(t.database);
-    const [r] = await rows<{ got: number | null }>(conn, 'SELECT GET_LOCK(?, 0) AS got', [name]);
-    if (r?.got !== 1) {
-      await closeQuietly(conn);
-      throw new Conflict(`another restore of ${t.display} is running (lock ${name} is held): wait for it to finish`, { code: 'restore_running' });
-    }
-    let released = false;
-    return {
-      release: async () => {
-        if (released) return;
-        released = true;
-        await rows(conn, 'SELECT RELEASE_LOCK(?)', [name]).catch(() => undefined);
-        await closeQuietly(conn);
-      },
-    };
+    return rulesOf(conn).acquireLock(conn, t, options);
   },
 
   async listLeftovers(target, options) {
     const t = asMysql(target);
     if (!t.database) return [];
     return withAdmin(t, async (conn) => {
-      if (!options.holdingLock) {
-        const [lock] = await rows<{ used: number | null }>(conn, 'SELECT IS_USED_LOCK(?) AS used', [restoreLockName(t.database)]);
-        if (lock?.used !== null && lock?.used !== undefined) return []; // a restore is running: its staging copy is not a leftover
-      }
+      // A restore running (anywhere in a cluster): its staging copy is not a leftover.
+      if (!options.holdingLock && (await rulesOf(conn).lockHeld(conn, t.database))) return [];
       const found: Leftover[] = [];
       const dbs = await rows<{ name: string }>(
         conn,

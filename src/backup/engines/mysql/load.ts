@@ -29,6 +29,8 @@ import { closeQuietly, openMysql, quoteId, rows, run, type OkPacket, type RawCon
 import { openDecompressed, readSection } from '../../reader.js';
 import { classifyStatement, splitStatements } from '../../sql-split.js';
 import { pauseAt } from '../../pause.js';
+import { rulesOf, type LoadPacer } from './rules.js';
+export { DEFER_INDEXES_FROM_ROWS } from './defer.js';
 
 export interface LoadResult {
   tables: LoadedTable[];
@@ -52,9 +54,6 @@ export interface LoadOptions {
   /** Every connection opened, so an interruption can close them. */
   onConnection?: (conn: RawConnection) => void;
 }
-
-/** Tables with at least this many rows get their secondary indexes and foreign keys after the load. */
-export const DEFER_INDEXES_FROM_ROWS = 20_000;
 
 /** Tables loading at once: the server overlaps one table's I/O with another's parsing. */
 export function defaultJobs(): number {
@@ -85,9 +84,9 @@ async function localInfileAllowed(conn: RawConnection): Promise<boolean> {
  * The INSERT text as a LOAD DATA source, with real back-pressure: mysql2 writes every chunk to
  * the socket as soon as it has it, so the source waits while the socket holds more than 4 MiB.
  */
-function infileSource(conn: RawConnection, chunks: AsyncIterable<Buffer>): Readable {
+function infileSource(conn: RawConnection, chunks: AsyncIterable<Buffer> | Iterable<Buffer>): Readable {
   const sock = (conn as unknown as { stream: NodeJS.WritableStream & { writableLength: number } }).stream;
-  const it = chunks[Symbol.asyncIterator]();
+  const it = Symbol.asyncIterator in chunks ? chunks[Symbol.asyncIterator]() : chunks[Symbol.iterator]();
   return new Readable({
     highWaterMark: 1 << 16,
     read() {
@@ -116,7 +115,55 @@ function parseInfo(r: OkPacket): LoadDataOutcome {
   return { records: Number(m[1]), skipped: Number(m[3]), warnings: Number(m[4]) };
 }
 
-async function loadData(conn: RawConnection, table: string, columns: string[] | null, chunks: AsyncIterable<Buffer>): Promise<LoadDataOutcome> {
+/**
+ * Cuts the INSERT text of a table into runs of about `bytes` each, right after the closing `)` of
+ * a row (outside quotes and backquotes): LOAD DATA skips what precedes a run's first `(` (`,` or
+ * `INSERT INTO … VALUES `), so every run loads on its own. A run holds at least one row.
+ */
+export async function* rowRuns(chunks: AsyncIterable<Buffer> | Iterable<Buffer>, bytes: number): AsyncGenerator<Buffer[]> {
+  let run: Buffer[] = [];
+  let size = 0;
+  let quote = 0; // 0, or the quote character we are inside (' or `)
+  let escaped = false;
+  for await (const chunk of chunks) {
+    let start = 0;
+    for (let i = 0; i < chunk.length; i++) {
+      const c = chunk[i]!;
+      if (quote) {
+        if (escaped) escaped = false;
+        else if (c === 0x5c && quote === 0x27) escaped = true;
+        else if (c === quote) quote = 0;
+      } else if (c === 0x27 || c === 0x60) quote = c;
+      else if (c === 0x29 && size + (i + 1 - start) >= bytes) {
+        run.push(chunk.subarray(start, i + 1));
+        yield run;
+        run = [];
+        size = 0;
+        start = i + 1;
+      }
+    }
+    if (start < chunk.length) {
+      run.push(chunk.subarray(start));
+      size += chunk.length - start;
+    }
+  }
+  // What follows the last row (";\n") holds no row: no LOAD DATA for it.
+  if (run.some((b) => b.includes(0x28))) yield run;
+}
+
+/** LOAD DATA in runs of at most about `bytes` of rows, each its own transaction (a bounded write set). */
+async function loadDataInRuns(conn: RawConnection, table: string, columns: string[] | null, chunks: AsyncIterable<Buffer>, bytes: number, pacer: LoadPacer): Promise<LoadDataOutcome> {
+  const total: LoadDataOutcome = { records: 0, skipped: 0, warnings: 0 };
+  for await (const run of rowRuns(chunks, bytes)) {
+    await pacer.wait();
+    const outcome = await loadData(conn, table, columns, run);
+    await failOnWarnings(conn, table, outcome, null);
+    total.records += outcome.records;
+  }
+  return total;
+}
+
+async function loadData(conn: RawConnection, table: string, columns: string[] | null, chunks: AsyncIterable<Buffer> | Iterable<Buffer>): Promise<LoadDataOutcome> {
   const cols = columns ? ` (${columns.map(quoteId).join(', ')})` : '';
   const r = await run<OkPacket>(conn, {
     sql: `LOAD DATA LOCAL INFILE 'billettigue:${table.replace(/'/g, '')}' INTO TABLE ${quoteId(table)} ${LOAD_DATA_FORMAT}${cols}`,
@@ -158,11 +205,35 @@ async function* statementsOf(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buff
   yield* splitStatements(chunks, 'mysql');
 }
 
-async function runStatements(conn: RawConnection, stmts: AsyncIterable<Buffer>): Promise<number> {
+const VALUES = Buffer.from(' VALUES ');
+
+/**
+ * One INSERT … VALUES (…),(…) as several of at most about `bytes` each (cut between rows, never
+ * inside one); a statement without VALUES, or small enough, stays whole.
+ */
+export async function splitInsert(stmt: Buffer, bytes: number): Promise<Buffer[]> {
+  if (stmt.length <= bytes) return [stmt];
+  // The prefix (INSERT INTO `t` (`a`,`b`) VALUES ) holds no quote: its first " VALUES " is the one.
+  const at = stmt.indexOf(VALUES);
+  if (at < 0) return [stmt];
+  const prefix = stmt.subarray(0, at + VALUES.length);
+  const out: Buffer[] = [];
+  for await (const piece of rowRuns([stmt.subarray(at + VALUES.length)], Math.max(1, bytes - prefix.length))) {
+    const text = Buffer.concat(piece);
+    const from = text.indexOf(0x28); // a later piece starts with the "," between two rows
+    out.push(Buffer.concat([prefix, text.subarray(from)]));
+  }
+  return out;
+}
+
+async function runStatements(conn: RawConnection, stmts: AsyncIterable<Buffer>, bytes: number | null, pacer: LoadPacer): Promise<number> {
   let n = 0;
   for await (const s of stmts) {
-    const r = await run<OkPacket>(conn, s.toString('utf8'));
-    n += r.affectedRows ?? 0;
+    for (const part of bytes === null ? [s] : await splitInsert(s, bytes)) {
+      await pacer.wait();
+      const r = await run<OkPacket>(conn, part.toString('utf8'));
+      n += r.affectedRows ?? 0;
+    }
   }
   return n;
 }
@@ -196,7 +267,13 @@ export async function loadBackupMysql(o: LoadOptions): Promise<LoadResult> {
   const m = o.manifest!;
   const control = await openSession(o);
   const conns: RawConnection[] = [];
+  const rules = rulesOf(control);
+  let pacer: LoadPacer | undefined;
   try {
+    const writeSet = await rules.writeSetBytes(control);
+    const deferFrom = rules.deferIndexesFrom() ?? Infinity;
+    pacer = await rules.loadPacer(control, o.target);
+    const pace = pacer;
     o.onStep?.('creating tables');
     const header = await readSection(o.file, 0, m.file.header_length);
     const creates = new Map<string, string>();
@@ -209,7 +286,7 @@ export async function loadBackupMysql(o: LoadOptions): Promise<LoadResult> {
       const sql = creates.get(t.name);
       if (!sql) throw new IntegrityError(`the backup has no CREATE TABLE for ${t.name}: the file does not match its manifest`, { code: 'file_mismatch' });
       // Deferring indexes pays off for big tables; small ones are created whole (fewer DDLs).
-      const split = t.rows >= DEFER_INDEXES_FROM_ROWS ? splitCreateTable(sql) : null;
+      const split = t.rows >= deferFrom ? splitCreateTable(sql) : null;
       splits.set(t.name, split);
       await run(control, split ? split.base : sql);
     }
@@ -239,18 +316,22 @@ export async function loadBackupMysql(o: LoadOptions): Promise<LoadResult> {
             const useLoadData = infile && t.load === 'load-data' && !(split && hasBinaryColumns(split));
             if (useLoadData) {
               methods.add('load-data');
-              const outcome = await loadData(conn, t.name, t.columns, chunks);
+              const outcome = writeSet === null ? await loadData(conn, t.name, t.columns, chunks) : await loadDataInRuns(conn, t.name, t.columns, chunks, writeSet, pace);
               await failOnWarnings(conn, t.name, outcome, t.rows);
             } else {
               methods.add('statements');
-              await runStatements(conn, statementsOf(chunks));
+              await runStatements(conn, statementsOf(chunks), writeSet, pace);
             }
           }
           // Build the secondary indexes and hash the rows at the same time: an in-place ALTER
           // lets reads run once it has started (the hash waits a moment so that the ALTER takes
           // its metadata lock first; otherwise the ALTER would wait for the hash to finish).
+          // Not where DDL aborts readers (a cluster's TOI): there the index comes first.
           let h: { rows: number; sha256: string };
-          if (split && split.keys.length) {
+          if (split && split.keys.length && !rules.alterAlongsideReads) {
+            await addKeys(conn, split);
+            h = await hashMysqlTable(hashConn, spec);
+          } else if (split && split.keys.length) {
             const altering = addKeys(conn, split);
             await Promise.race([altering.catch(() => undefined), new Promise((r) => setTimeout(r, 250))]);
             const hashing = hashMysqlTable(hashConn, spec);
@@ -298,6 +379,7 @@ export async function loadBackupMysql(o: LoadOptions): Promise<LoadResult> {
       created: m.tables.map((t) => t.name),
     };
   } finally {
+    await pacer?.close();
     for (const c of conns) await closeQuietly(c);
     await closeQuietly(control);
   }
@@ -313,7 +395,15 @@ function stripLeading(sql: string): string {
  */
 export async function loadDumpMysql(o: LoadOptions): Promise<LoadResult> {
   const conn = await openSession(o);
+  const rules = rulesOf(conn);
+  let pacer: LoadPacer | undefined;
   try {
+    const writeSet = await rules.writeSetBytes(conn);
+    // No row counts before the rows: a stock dump's indexes are all deferred, or none (a cluster).
+    const deferKeys = rules.deferIndexesFrom() !== null;
+    const deferred: Array<[string, SplitTable]> = [];
+    pacer = await rules.loadPacer(conn, o.target);
+    const pace = pacer;
     const infile = await localInfileAllowed(conn);
     if (!infile) o.onWarning?.('the server does not allow LOAD DATA LOCAL INFILE (local_infile=OFF): loading with INSERT statements, which is slower');
     const splits = new Map<string, SplitTable | null>();
@@ -332,7 +422,7 @@ export async function loadDumpMysql(o: LoadOptions): Promise<LoadResult> {
     }) as AsyncIterable<Buffer>;
 
     // A LOAD DATA in progress for one table: statements are fed to it until another kind comes.
-    let feed: { table: string; push: (b: Buffer | null) => Promise<void>; result: Promise<LoadDataOutcome> } | null = null;
+    let feed: { table: string; bytes: number; push: (b: Buffer | null) => Promise<void>; result: Promise<LoadDataOutcome> } | null = null;
     const endFeed = async () => {
       if (!feed) return;
       const f = feed;
@@ -369,6 +459,7 @@ export async function loadDumpMysql(o: LoadOptions): Promise<LoadResult> {
       result.then(settle, settle);
       feed = {
         table,
+        bytes: 0,
         result,
         push: async (b) => {
           pending.push(b);
@@ -383,7 +474,9 @@ export async function loadDumpMysql(o: LoadOptions): Promise<LoadResult> {
 
     for await (const stmt of splitStatements(source, 'mysql')) {
       const k = classifyStatement(stmt);
-      if (feed && !(k.kind === 'insert' && k.plain && k.table === (feed as { table: string }).table)) await endFeed();
+      const current = feed as { table: string } | null;
+      // Another statement or another table: this LOAD DATA ends.
+      if (current && !(k.kind === 'insert' && k.plain && k.table === current.table)) await endFeed();
       switch (k.kind) {
         case 'skip':
           break;
@@ -405,21 +498,35 @@ export async function loadDumpMysql(o: LoadOptions): Promise<LoadResult> {
           const sql = stripLeading(stmt.toString('utf8'));
           const split = splitCreateTable(sql);
           splits.set(k.table, split);
-          await run(conn, split ? split.base : sql);
+          if (split && deferKeys) deferred.push([k.table, split]);
+          await run(conn, split && deferKeys ? split.base : sql);
           created.push(k.table);
           break;
         }
         case 'insert': {
           const split = splits.get(k.table);
+          // A cluster: one write set per part, none over the bound.
+          const parts = writeSet === null ? [stmt] : await splitInsert(stmt, writeSet);
           if (k.plain && infile && !(split && hasBinaryColumns(split)) && !(split && split.columns.some((c) => c.generated))) {
             methods.add('load-data');
-            if (!feed) startFeed(k.table, null);
-            await (feed as unknown as { push: (b: Buffer) => Promise<void> }).push(stmt);
+            for (const part of parts) {
+              if (feed && writeSet !== null && (feed as { bytes: number }).bytes + part.length > writeSet) await endFeed();
+              if (!feed) {
+                await pace.wait();
+                startFeed(k.table, null);
+              }
+              const f = feed as unknown as { bytes: number; push: (b: Buffer) => Promise<void> };
+              f.bytes += part.length;
+              await f.push(part);
+            }
           } else {
             methods.add('statements');
             try {
-              const r = await run<OkPacket>(conn, stmt.toString('utf8'));
-              counts.set(k.table, (counts.get(k.table) ?? 0) + (r.affectedRows ?? 0));
+              for (const part of parts) {
+                await pace.wait();
+                const r = await run<OkPacket>(conn, part.toString('utf8'));
+                counts.set(k.table, (counts.get(k.table) ?? 0) + (r.affectedRows ?? 0));
+              }
             } catch (err) {
               throw translateLoadError(err, k.table);
             }
@@ -430,16 +537,15 @@ export async function loadDumpMysql(o: LoadOptions): Promise<LoadResult> {
     }
     await endFeed();
     await pauseAt('restore:load');
-    o.onStep?.('building indexes');
-    for (const [name, split] of splits) {
-      if (!split) continue;
+    if (deferred.length) o.onStep?.('building indexes');
+    for (const [name, split] of deferred) {
       try {
         await addKeys(conn, split);
       } catch (err) {
         throw translateLoadError(err, name);
       }
     }
-    for (const [, split] of splits) if (split) await addForeignKeys(conn, split);
+    for (const [, split] of deferred) await addForeignKeys(conn, split);
     await checkForeignKeys(conn);
     const specs = await describeMysqlTables(conn);
     const ai = await autoIncrements(conn);
@@ -455,6 +561,7 @@ export async function loadDumpMysql(o: LoadOptions): Promise<LoadResult> {
       created,
     };
   } finally {
+    await pacer?.close();
     await closeQuietly(conn);
   }
 }

@@ -18,7 +18,8 @@ import { helperDatabase, helperOf, isLeftoverName, STAGING_PREFIX, UNDO_PREFIX }
 import { Conflict, IntegrityError, NotFound } from '../../../domain/errors.js';
 import { closeQuietly, openMysql, quoteId, rows, run, type RawConnection } from './conn.js';
 import { loadBackupMysql, loadDumpMysql } from './load.js';
-import type { EngineRestoreOptions, RestoreHooks, RestoreReport, UndoReport } from '../types.js';
+import type { EngineRestoreOptions, RestoreHooks, RestoreLock, RestoreReport, UndoReport } from '../types.js';
+import { rulesOf } from './rules.js';
 import { pauseAt } from '../../pause.js';
 
 export type MysqlRestoreOptions = EngineRestoreOptions & { target: MysqlTarget };
@@ -185,6 +186,10 @@ export async function restoreMysql(o: MysqlRestoreOptions): Promise<RestoreRepor
       return { staging, undo: null, tables: load.tables, method: load.method, migrations: load.migrations, migrationsApplied, swapped: false, postSwapCheck: 'dry run: nothing swapped', movedAside };
     }
     await pauseAt('restore:swap');
+    // A cluster: wait until no transaction is open in the live database on any node (the RENAME
+    // would abort them there), and make sure the lock is still ours.
+    await rulesOf(admin).beforeSwap(admin, o.target, live, o.hooks.onStep, o.hooks.onWarning);
+    await o.lock?.assertHeld?.();
     undo = helperDatabase(UNDO_PREFIX, live);
     await createLike(admin, undo, live);
     const before = await tableIds(admin, staging);
@@ -260,7 +265,7 @@ export async function undoMigrationsMysql(conn: RawConnection, database: string)
 }
 
 /** Swaps the last restore's previous tables back in; what is live now becomes the new undo copy. */
-export async function undoMysql(target: MysqlTarget, checkMigrations: (m: string[]) => void, hooks: RestoreHooks): Promise<UndoReport> {
+export async function undoMysql(target: MysqlTarget, checkMigrations: (m: string[]) => void, hooks: RestoreHooks, lock?: RestoreLock): Promise<UndoReport> {
   const live = target.database;
   const admin = await openMysql(target, null);
   try {
@@ -271,6 +276,8 @@ export async function undoMysql(target: MysqlTarget, checkMigrations: (m: string
     const liveTables = (await baseTables(admin, live)).filter((t) => !isLeftoverName(t));
     const trig = [...(await triggersOn(admin, live, liveTables)), ...(await triggersOn(admin, from, undoTables))];
     if (trig.length) throw new Conflict(`tables with triggers cannot be swapped: ${trig.join(', ')}`, { code: 'triggers' });
+    await rulesOf(admin).beforeSwap(admin, target, live, hooks.onStep, hooks.onWarning);
+    await lock?.assertHeld?.();
     const keptAs = helperDatabase(UNDO_PREFIX, live);
     await createLike(admin, keptAs, live);
     hooks.onStep?.(`swapping ${undoTables.length} tables back (one RENAME TABLE)`);

@@ -8,17 +8,16 @@ import type { Knex } from 'knex';
 import { AppError, Unavailable } from '../../../domain/errors.js';
 import type { DbTarget, MysqlTarget } from '../../config.js';
 import type { ConnectOptions, DoctorCheck, DriverErrorClass, Engine } from '../types.js';
+import { SERVER_RETRY } from '../retry.js';
 import { asDriver, driverText } from '../driver-error.js';
+import { GALERA_RETRY, galeraDoctorChecks, isNodeNotReady, poolIsGalera, prepareSession, trackPool } from './galera.js';
+import type { Connection } from 'mysql2';
 
 export const SESSION_SQL_MODE =
   'STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ZERO_IN_DATE,NO_ZERO_DATE,NO_ENGINE_SUBSTITUTION';
 
 /** Collation of the databases and tables billettigue creates. */
 export const MYSQL_COLLATION = 'utf8mb4_unicode_ci';
-
-interface MysqlRawConnection {
-  query(sql: string, cb: (err: Error | null) => void): void;
-}
 
 /** mysql2 connection options (also used by the backup side's raw connections). */
 export function mysqlConnection(target: MysqlTarget, options: ConnectOptions = {}): Record<string, unknown> {
@@ -55,19 +54,31 @@ export const mysqlEngine: Engine = {
   transactionalDdl: false,
 
   knexConfig(target, options, log) {
-    return {
+    const config: Knex.Config = {
       log,
       client: 'mysql2',
       connection: mysqlConnection(asMysql(target), options),
-      pool: {
-        min: 0,
-        max: options.pool?.max ?? 4,
-        afterCreate: (conn: MysqlRawConnection, done: (err: Error | null, conn: unknown) => void) => {
-          conn.query(`SET time_zone = '+00:00', sql_mode = '${SESSION_SQL_MODE}'`, (err) => done(err, conn));
-        },
-      },
       acquireConnectionTimeout: 15000,
     };
+    const pool: NonNullable<Knex.Config['pool']> = {
+      min: 0,
+      max: options.pool?.max ?? 4,
+      afterCreate: (conn: Connection, done: (err: Error | null, conn: unknown) => void) => {
+        conn.query(`SET time_zone = '+00:00', sql_mode = '${SESSION_SQL_MODE}'`, (err) => {
+          if (err) return done(err, conn);
+          prepareSession(conn).then(
+            (galera) => {
+              cluster.galera = galera;
+              done(null, conn);
+            },
+            (e: Error) => done(e, conn),
+          );
+        });
+      },
+    };
+    const cluster = trackPool(pool);
+    config.pool = pool;
+    return config;
   },
 
   translateConnectError(err, t) {
@@ -131,9 +142,12 @@ export const mysqlEngine: Engine = {
       case 1146:
         return 'missing_table';
     }
+    if (isNodeNotReady(e.errno, e.sqlMessage ?? e.message)) return 'not_ready';
     if (['PROTOCOL_CONNECTION_LOST', 'ER_CON_COUNT_ERROR'].includes(e.code ?? '')) return 'connection';
     return null;
   },
+
+  conflictRetry: (knex) => (poolIsGalera(knex) ? GALERA_RETRY : SERVER_RETRY),
 
   sumCentsSql: (knex, column) => knex.raw('COALESCE(SUM(??), 0) * 100', [column]),
   // The exact DECIMAL times 100 is integral: a cast is cheaper than ROUND and keeps integer arithmetic.
@@ -192,6 +206,7 @@ export const mysqlEngine: Engine = {
       },
       { name: 'sql_mode', ok: strict, detail: s!.sql_mode || '(empty)' },
       { name: 'charset', ok: true, detail: `${s!.charset} / ${s!.collation}`, info: true },
+      ...(await galeraDoctorChecks((sql) => rawRows(knex, sql))),
     ];
   },
 
