@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseDatabaseUrl, redactUrl, resolveTarget } from '../src/db/config.js';
+import { clientInferred, parseDatabaseUrl, redactUrl, resolveTarget } from '../src/db/config.js';
 import { Unavailable } from '../src/domain/errors.js';
 
 function dirWithEnv(content?: string): string {
@@ -81,5 +81,14 @@ describe('target resolution (PRODUCT.md order)', () => {
     expect(t.display).toBe('postgres://postgres:***@localhost:5432/billettigue');
     expect(resolveTarget({ env: { DB_PORT: '3307' }, cwd: dirWithEnv() })).toMatchObject({ kind: 'mysql', port: 3307 });
     expect(resolveTarget({ env: { DB_HOST: 'h' }, cwd: dirWithEnv() })).toMatchObject({ kind: 'mysql', port: 3306 });
+    expect(clientInferred(t)).toBe(true);
+    expect(clientInferred(resolveTarget({ env: { DB_CLIENT: 'pg' }, cwd }))).toBe(false);
+  });
+
+  it('without DB_CLIENT the server answer wins over the port, with that engine\'s default user', () => {
+    const cwd = dirWithEnv('DB_HOST=h\nDB_PORT=5433\nDB_NAME=b\n');
+    expect(resolveTarget({ env: {}, cwd })).toMatchObject({ kind: 'mysql', user: 'root', port: 5433 });
+    expect(resolveTarget({ env: {}, cwd, answered: 'postgres' })).toMatchObject({ kind: 'postgres', user: 'postgres', port: 5433, display: 'postgres://postgres@h:5433/b' });
+    expect(resolveTarget({ env: { DB_CLIENT: 'mysql' }, cwd, answered: 'postgres' })).toMatchObject({ kind: 'mysql' });
   });
 });

@@ -6,7 +6,7 @@
 import os from 'node:os';
 import type { Command } from 'commander';
 import type { Knex } from 'knex';
-import { databaseName, resolveTarget, type DbTarget } from '../db/config.js';
+import { clientInferred, databaseName, resolveTarget, type DbTarget } from '../db/config.js';
 import { InvalidInput, Unavailable } from '../domain/errors.js';
 import { parseDayOrInstant } from '../domain/dates.js';
 import { loadSettings, type Settings } from '../domain/settings.js';
@@ -85,6 +85,34 @@ export class Ctx {
   target(): DbTarget {
     this.resolved ??= resolveTarget({ dbFlag: this.opts.db, env: this.env });
     return this.resolved;
+  }
+
+  /** How the engine was chosen when DB_CLIENT is absent (for doctor), once `settleTarget` ran. */
+  inference?: string;
+
+  /**
+   * DB_* variables without DB_CLIENT: asks the server which protocol it speaks (src/db/probe.ts,
+   * one short exchange, no login) and follows its answer, so the seed's .env reaches its
+   * PostgreSQL on 5432 and a MySQL on any port. Runs before the command; a configuration error is
+   * left for the command to report.
+   */
+  async settleTarget(): Promise<void> {
+    let t: DbTarget;
+    try {
+      t = this.target();
+    } catch {
+      return;
+    }
+    if (!clientInferred(t)) return;
+    const { probeProtocol } = await import('../db/probe.js');
+    const { engineFor } = await import('../db/engines/index.js');
+    const answer = await probeProtocol(t.host, t.port);
+    if (answer === 'mysql' || answer === 'postgres') {
+      if (answer !== t.kind) this.resolved = resolveTarget({ dbFlag: this.opts.db, env: this.env, answered: answer });
+      this.inference = `no DB_CLIENT: ${engineFor(answer).label} answered at ${t.host}:${t.port}`;
+    } else {
+      this.inference = `no DB_CLIENT: no server answered the probe at ${t.host}:${t.port}, guessed ${engineFor(t.kind).label} from the port; set DB_CLIENT=mysql or DB_CLIENT=postgres`;
+    }
   }
 
   /** Opens (once) and returns the connection; checks the schema is current unless told not to. */
@@ -333,6 +361,7 @@ export function action<O = Record<string, unknown>>(
     const ctx = new Ctx(globals);
     current = ctx;
     await ctx.ui.init();
+    await ctx.settleTarget();
     const positional = all.slice(0, -2).flatMap((a) => (Array.isArray(a) ? (a as string[]) : a === undefined ? [] : [String(a)]));
     await fn(ctx, cmd.opts() as O, positional);
   };

@@ -31,7 +31,7 @@ interface Check {
 async function run(ctx: Ctx): Promise<void> {
   const checks: Check[] = [];
   const target = ctx.target();
-  checks.push({ name: 'target', ok: true, detail: `${target.display} (from ${target.source})`, info: true });
+  checks.push({ name: 'target', ok: true, detail: `${target.display} (from ${target.source}${ctx.inference ? `; ${ctx.inference}` : ''})`, info: true });
   let knex;
   try {
     knex = await ctx.db({ schema: false });

@@ -77,6 +77,14 @@ function serverKindOf(client: string): ServerKind | undefined {
   return undefined;
 }
 
+/** Targets whose engine was guessed (DB_* variables without DB_CLIENT): the server may be asked. */
+const inferred = new WeakSet<DbTarget>();
+
+/** Was this target's engine guessed from the port (no DB_CLIENT)? Then `src/db/probe.ts` may settle it. */
+export function clientInferred(target: DbTarget): target is ServerTarget {
+  return inferred.has(target);
+}
+
 /**
  * Without DB_CLIENT the port decides first (5432 is PostgreSQL's, anything else MySQL's, as
  * before PostgreSQL was supported); the CLI then asks the server which protocol it speaks
@@ -88,6 +96,8 @@ function inferredKind(port: string | undefined): ServerKind {
 
 export interface ResolveOptions {
   dbFlag?: string;
+  /** Without DB_CLIENT: the engine the server answered with (src/db/probe.ts) instead of the port's guess. */
+  answered?: ServerKind;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
 }
@@ -113,7 +123,7 @@ export function resolveTarget(options: ResolveOptions = {}): DbTarget {
       const name = get('DB_NAME') ?? DEFAULT_SQLITE_FILE;
       return sqliteTarget(path.resolve(cwd, name), 'DB_* variables');
     }
-    const kind = client === undefined ? inferredKind(get('DB_PORT')) : serverKindOf(client);
+    const kind = client === undefined ? (options.answered ?? inferredKind(get('DB_PORT'))) : serverKindOf(client);
     if (!kind) {
       throw new Unavailable(
         `DB_CLIENT=${client} is not supported: use mysql (also for MariaDB), postgres or sqlite`,
@@ -121,7 +131,7 @@ export function resolveTarget(options: ResolveOptions = {}): DbTarget {
       );
     }
     const port = parsePort(get('DB_PORT') ?? String(DEFAULT_PORTS[kind]), 'DB_PORT');
-    return serverTarget(
+    const target = serverTarget(
       kind,
       {
         host: get('DB_HOST') ?? '127.0.0.1',
@@ -132,6 +142,8 @@ export function resolveTarget(options: ResolveOptions = {}): DbTarget {
       },
       'DB_* variables',
     );
+    if (client === undefined) inferred.add(target);
+    return target;
   }
   return sqliteTarget(path.resolve(cwd, DEFAULT_SQLITE_FILE), 'default');
 }
@@ -232,10 +244,7 @@ export function withDatabase(target: DbTarget, database: string): DbTarget {
   return serverTarget(target.kind, { ...target, database }, target.source);
 }
 
-/** The same server reached with the other protocol (what the probe found answering). */
-export function asKind(target: ServerTarget, kind: ServerKind): ServerTarget {
-  return serverTarget(kind, target, target.source);
-}
+
 
 /** Hides the password of any URL-looking text: postgres://user:secret@host → postgres://user:***@host. */
 export function redactUrl(text: string): string {
