@@ -112,7 +112,9 @@ start_node() { # start_node <i> [--wsrep-new-cluster]
   for p in "$(sql_port "$i")" "$(gcomm_port "$i")" "$(ist_port "$i")" "$(sst_port "$i")"; do
     port_busy "$p" && die "port $p (node $i) is already in use by a process this script did not start: stop it or change BT_GALERA_DIR's cluster"
   done
-  setsid /usr/sbin/mariadbd --defaults-file="$d/my.cnf" "$@" </dev/null >>"$d/stdout.log" 2>&1 &
+  # 9>&-: mariadbd must not inherit the flock of `serialize`, or it would hold it for its whole
+  # life and the next `down` would wait for it forever.
+  setsid /usr/sbin/mariadbd --defaults-file="$d/my.cnf" "$@" </dev/null >>"$d/stdout.log" 2>&1 9>&- &
   pid=$!
   echo "$pid" >"$d/pid"
   say "node $i: mariadbd pid $pid, SQL port $(sql_port "$i")${1:+ ($1)}"
