@@ -76,6 +76,8 @@ export interface LockOptions {
   purpose?: string;
   /** Who (the audit actor). */
   actor?: string;
+  /** The lock to take (default: the restore lock of the target's database; a deep verify's own). */
+  name?: string;
 }
 
 export interface BackupEngine {

@@ -9,7 +9,7 @@
 import type { Knex } from 'knex';
 import { AppError, Unavailable } from '../../../domain/errors.js';
 import type { DbTarget, PostgresTarget } from '../../config.js';
-import { asDriver, driverText } from '../driver-error.js';
+import { asDriver, driverText, isSocketError } from '../driver-error.js';
 import type { ConnectOptions, DoctorCheck, DriverErrorClass, Engine } from '../types.js';
 
 /** The database a server-level connection (db create) opens: every cluster has it. */
@@ -312,9 +312,15 @@ export const postgresEngine: Engine = {
   },
 
   classifyError(err): DriverErrorClass | null {
-    const e = asDriver(err) as { code?: string; severity?: unknown };
+    const e = asDriver(err) as { code?: string; severity?: unknown; message?: string };
     // Only node-postgres' DatabaseError carries a severity: a Node error code never reads as a SQLSTATE.
-    if (typeof e.severity !== 'string' || typeof e.code !== 'string') return null;
+    if (typeof e.severity !== 'string' || typeof e.code !== 'string') {
+      if (isSocketError(err)) return 'connection';
+      // node-postgres' own errors have no code, only these messages (knex prefixes the SQL).
+      if (e.code === undefined && /Connection terminated/.test(e.message ?? '')) return 'connection';
+      if (e.code === undefined && /(connection error|was closed) and is not queryable/.test(e.message ?? '')) return 'connection_closed';
+      return null;
+    }
     return SQLSTATE[e.code] ?? (e.code.startsWith('08') ? 'connection' : null);
   },
 
