@@ -3,7 +3,9 @@
  * under a paused restore, incomplete undo sets. Each case asserts the documented exit code, one
  * `error:` line without a stack, and a live database exactly as before or exactly the backup.
  */
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chmodSync, existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -197,5 +199,60 @@ describe.each(testedKinds())('restore faults on %s', (kind) => {
     expect((await restore(['--clean-leftovers', '--yes'])).code).toBe(0);
     expect(await undoSets()).toEqual([]);
     if (kind === 'sqlite') expect(existsSync(path.join(db.dir, bad))).toBe(false);
+  });
+});
+
+describe.each(testedKinds().filter((k) => k === 'sqlite'))('restore of a %s file in use', (kind) => {
+  let db: TestDb;
+  let backupFile: string;
+  const file = () => (db.target.kind === 'sqlite' ? db.target.filename : '');
+  const restore = (args: string[]) => run(['restore', ...args, '--dir', path.join(db.dir, 'backups')], { url: db.url, cwd: db.dir });
+
+  beforeAll(async () => {
+    db = await createTestDb(kind);
+    await db.knex.destroy();
+    await withLive(db, (k) => fillAll(k, 3));
+    const r = await runJson<{ file: string }>(['backup', '--dir', path.join(db.dir, 'backups')], { url: db.url });
+    expect(r.code, r.stderr).toBe(0);
+    backupFile = r.data.file;
+  });
+  afterAll(async () => {
+    db.knex = await reconnect(db);
+    await db?.drop();
+  });
+
+  it.each([
+    ['an idle connection', false],
+    ['a connection inside a read transaction', true],
+  ])('%s in another process: exit 4 "open in another process", nothing swapped, staging removed', async (_, reading) => {
+    await breakLiveData(db);
+    const before = await liveState(db);
+    // A separate process, as an application would be (WAL mode, as billettigue and the app open it).
+    const code =
+      `const D = require(${JSON.stringify(createRequire(import.meta.url).resolve('better-sqlite3'))}); const d = new D(${JSON.stringify(file())}); d.pragma('journal_mode = WAL');` +
+      (reading ? "d.exec('BEGIN'); d.prepare('SELECT COUNT(*) FROM comptes').get();" : '') +
+      "process.stdout.write('holding\\n'); setInterval(() => {}, 1000);";
+    const holder = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise((resolve) => holder.on('exit', resolve));
+    try {
+      await new Promise((resolve) => holder.stdout.once('data', resolve));
+      const r = await restore([backupFile, '--yes', '--no-safety-backup']);
+      expectFailure(r, 4, /is open in another process .*stop the application, then restore; nothing was swapped/);
+    } finally {
+      holder.kill('SIGKILL');
+      await exited;
+    }
+    expect(await liveState(db)).toEqual(before);
+    expect(readdirSync(db.dir).filter((f) => f.includes('.bt_restore_'))).toEqual([]);
+  });
+
+  it('keeps the file mode: a 0600 database is 0600 after a restore and after an undo', async () => {
+    chmodSync(file(), 0o600);
+    const r = await restore([backupFile, '--yes', '--no-safety-backup']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(statSync(file()).mode & 0o777).toBe(0o600);
+    const u = await restore(['--undo', '--yes']);
+    expect(u.code, u.stderr).toBe(0);
+    expect(statSync(file()).mode & 0o777).toBe(0o600);
   });
 });
