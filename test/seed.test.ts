@@ -280,5 +280,6 @@ describe('the same --random-seed gives the same data on every engine', () => {
     } finally {
       for (const d of dbs) await d.drop();
     }
-  });
+    // Three small seeds and three backups, one after the other: ~30 s alone, minutes on a busy machine.
+  }, 300_000);
 });
