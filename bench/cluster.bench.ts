@@ -9,14 +9,19 @@
  * pauses) — alone, while the restore replicates (target: p99 < 1 s), while `backup verify --deep`
  * loads the same file, and while a restore takes the deferred-index path
  * (BILLETTIGUE_DEFER_INDEXES_FROM_ROWS=20000: an index build is DDL every node's commits wait for).
- * Then BENCH_CLUSTER_REPEAT (default 3) restores and deep verifies on that deferred-index path at
+ * Beside them, on the same node in the same run: `billettigue backup` vs `mariadb-dump
+ * --single-transaction | gzip -1`, and the restore vs `gunzip | mariadb` (node 2's commits probed
+ * meanwhile too). Every figure notes the load average (1 min) when it was taken.
+ * Then BENCH_CLUSTER_REPEAT (default 10) restores and deep verifies on that deferred-index path at
  * this size, counted: every one must succeed (no DDL beside our own readers).
  */
 import { spawn } from 'node:child_process';
+import { statSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
 import type { BenchContext, BenchModule, BenchResult } from './types.js';
-import { BIN } from './support/process.js';
+import { BIN, timed } from './support/process.js';
 import { ensureCluster, galeraMissing, holdCluster, nodeServer, stopCluster } from './support/cluster.js';
 
 interface Exit {
@@ -94,13 +99,16 @@ async function whileProbing<T>(fn: () => Promise<T>): Promise<{ result: T; laten
 
 const fmt = (l: Latency) => `p50 ${l.p50.toFixed(0)} ms, p95 ${l.p95.toFixed(0)} ms, max ${l.max.toFixed(0)} ms over ${l.n} commits`;
 
+/** The 1-minute load average now: the machine is shared, so every figure says how busy it was. */
+const load = () => `load ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cores`;
+
 const bench: BenchModule = {
   title: 'Galera cluster: single-row commits on another node while a restore replicates; deferred-index restores and deep verifies',
   async run(ctx: BenchContext): Promise<BenchResult[]> {
     const missing = galeraMissing();
     if (missing) return [{ name: 'cluster', value: NaN, unit: '', note: `skipped: ${missing}` }];
     const out: BenchResult[] = [];
-    const repeat = Math.max(1, Number(process.env.BENCH_CLUSTER_REPEAT ?? 3));
+    const repeat = Math.max(1, Number(process.env.BENCH_CLUSTER_REPEAT ?? 10));
     const release = await holdCluster();
     let started = false;
     const id = Date.now().toString(36);
@@ -127,6 +135,7 @@ const bench: BenchModule = {
         [src],
       )) as unknown as [[{ rows: number }]];
       ctx.log(`data: seed demo --scale ${scale} in ${seeded.seconds.toFixed(1)} s (≈ ${Number(rows).toLocaleString('en')} rows by the server's estimate)`);
+      out.push({ name: `data set: seed demo --scale ${scale}`, value: Number(rows), unit: 'rows', note: "the server's estimate (information_schema.tables)" });
       await standalone.query(`DROP DATABASE IF EXISTS \`${src}\``);
       const liveUrl = url(live);
       await must(cli(['db', 'create'], liveUrl), 'db create (cluster)');
@@ -135,22 +144,54 @@ const bench: BenchModule = {
 
       // ---- latency of single-row commits on node 2 ------------------------------------------
       const alone = await whileProbing(() => new Promise((r) => setTimeout(r, 10_000)));
-      out.push({ name: 'node 2 single-row commit p99, nothing else running', value: alone.latency.p99, unit: 'ms', note: fmt(alone.latency) });
+      out.push({ name: 'node 2 single-row commit p99, nothing else running', value: alone.latency.p99, unit: 'ms', note: `${fmt(alone.latency)}; ${load()}` });
 
       const restored = await whileProbing(() => must(restore(), 'restore'));
       ctx.log(`restore: ${restored.result.seconds.toFixed(1)} s; node 2 commits ${fmt(restored.latency)}, p99 ${restored.latency.p99.toFixed(0)} ms`);
-      out.push({ name: 'restore through node 1 (≈1M rows: load, verify, swap)', value: restored.result.seconds, unit: 's', note: 'write sets ≤ 256 KiB, paced on the other nodes\' apply queues, indexes loaded with the rows' });
+      out.push({ name: `restore through node 1 (${scale}: load, verify, swap)`, value: restored.result.seconds, unit: 's', note: `write sets ≤ 256 KiB, paced on the other nodes' apply queues, indexes loaded with the rows; ${load()}` });
       out.push({
         name: 'node 2 single-row commit p99 while the restore replicates',
         value: restored.latency.p99,
         unit: 'ms',
         target: '< 1000 ms',
         ok: restored.latency.p99 < 1000,
-        note: fmt(restored.latency),
+        note: `${fmt(restored.latency)}; ${load()}`,
+      });
+
+      // ---- the stock tools on the same node, same data -----------------------------------------
+      const node1Cli = '-h 127.0.0.1 -P 3311 -u root';
+      const ours = await must(cli(['backup', '--dir', dir, '--name', 'from-cluster'], liveUrl), 'backup (cluster)');
+      out.push({ name: 'backup through node 1: billettigue backup', value: ours.seconds, unit: 's', note: `causal snapshot; ${(statSync(path.join(dir, 'from-cluster.sql.gz')).size / 2 ** 20).toFixed(1)} MiB; ${load()}` });
+      const stockFile = path.join(ctx.scratchDir, 'stock.sql.gz');
+      // LOCK TABLES left out of the dump: a `mariadb` restore of it on a Galera node would run them, which Galera does not support.
+      const dumped = await timed('sh', ['-c', `set -o pipefail; mariadb-dump ${node1Cli} --single-transaction --skip-add-locks ${live} | gzip -1 > ${stockFile}`]);
+      if (dumped.code !== 0) throw new Error(`mariadb-dump failed: ${dumped.stderr}`);
+      out.push({
+        name: 'backup through node 1: mariadb-dump --single-transaction | gzip -1',
+        value: dumped.seconds,
+        unit: 's',
+        ratio: ours.seconds / dumped.seconds,
+        note: `ratio = billettigue / mariadb-dump; ${(statSync(stockFile).size / 2 ** 20).toFixed(1)} MiB; ${load()}`,
+      });
+      const stockDb = `${live}_stock`;
+      const c1 = await node1();
+      await c1.query(`CREATE DATABASE \`${stockDb}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+      await c1.end();
+      const stock = await whileProbing(async () => {
+        const r = await timed('sh', ['-c', `set -o pipefail; gunzip < ${stockFile} | mariadb ${node1Cli} ${stockDb}`]);
+        if (r.code !== 0) throw new Error(`gunzip | mariadb failed: ${r.stderr}`);
+        return r;
+      });
+      out.push({
+        name: 'restore through node 1: gunzip | mariadb (same data)',
+        value: stock.result.seconds,
+        unit: 's',
+        ratio: restored.result.seconds / stock.result.seconds,
+        note: `ratio = billettigue restore / gunzip | mariadb; node 2 commits meanwhile: p99 ${stock.latency.p99.toFixed(0)} ms, ${fmt(stock.latency)}; ${load()}`,
       });
 
       const verified = await whileProbing(() => must(verify(), 'verify --deep'));
-      out.push({ name: 'backup verify --deep through node 1', value: verified.result.seconds, unit: 's', note: `node 2 commits meanwhile: p99 ${verified.latency.p99.toFixed(0)} ms, ${fmt(verified.latency)}` });
+      out.push({ name: 'backup verify --deep through node 1', value: verified.result.seconds, unit: 's', note: `node 2 commits meanwhile: p99 ${verified.latency.p99.toFixed(0)} ms, ${fmt(verified.latency)}; ${load()}` });
 
       const deferred = { BILLETTIGUE_DEFER_INDEXES_FROM_ROWS: '20000' };
       const fast = await whileProbing(() => must(restore(deferred), 'restore (deferred indexes)'));
@@ -158,7 +199,7 @@ const bench: BenchModule = {
         name: 'restore with deferred indexes (BILLETTIGUE_DEFER_INDEXES_FROM_ROWS=20000)',
         value: fast.result.seconds,
         unit: 's',
-        note: `node 2 commits meanwhile: p99 ${fast.latency.p99.toFixed(0)} ms, ${fmt(fast.latency)} (each index build is DDL every node waits for)`,
+        note: `node 2 commits meanwhile: p99 ${fast.latency.p99.toFixed(0)} ms, ${fmt(fast.latency)} (each index build is DDL every node waits for); ${load()}`,
       });
 
       // ---- the deferred-index path, again and again -------------------------------------------
@@ -176,12 +217,12 @@ const bench: BenchModule = {
         }
       }
       out.push({
-        name: `restores and deep verifies on the deferred-index path, ≈1M rows`,
+        name: `restores and deep verifies on the deferred-index path (${scale})`,
         value: ok,
         unit: `of ${2 * repeat}`,
         target: 'all succeed',
         ok: ok === 2 * repeat,
-        note: failures.length ? failures.slice(0, 3).join('; ') : `${repeat} restores + ${repeat} verify --deep, none aborted (BENCH_CLUSTER_REPEAT=${repeat})`,
+        note: `${failures.length ? failures.slice(0, 3).join('; ') : `${repeat} restores + ${repeat} verify --deep, none aborted (BENCH_CLUSTER_REPEAT=${repeat})`}; ${load()}`,
       });
     } finally {
       await standalone.query(`DROP DATABASE IF EXISTS \`${src}\``).catch(() => undefined);

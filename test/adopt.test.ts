@@ -10,23 +10,19 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import knexFactory from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sequelize } from 'sequelize';
-import { createTestDb, testedKinds, type TestDb } from './helpers/db.js';
+import { testedKinds, type TestDb } from './helpers/db.js';
 import { run, runJson } from './helpers/cli.js';
-import { definePlatform, platformSequelize } from './platform/models.js';
-import { PlatformApp, signJwt } from './platform/app.js';
+import { type PlatformApp, signJwt } from './platform/app.js';
+import { platformDb } from './platform/db.js';
 import { snapshotTables } from './platform/snapshot.js';
-import { SEQUELIZE_SQLITE_DDL, fillSqlitePlatform } from './platform/sqlite-schema.js';
 import { insertId, rawRows } from '../src/db/dialect.js';
 import { acquireRestoreLock } from '../src/backup/lock.js';
 import { SEED_TABLES } from '../src/db/schema.js';
 import { tokenHash } from '../src/domain/tokens.js';
 
 const DAY = 86_400_000;
-
-type PlatformKind = 'mysql' | 'postgres' | 'sqlite';
 
 /** What differs in the report and the DDL from one engine to the other. */
 const REPORT: Record<'mysql' | 'postgres', { comptes: RegExp; email: RegExp; check: RegExp; tokenDdl: string[] }> = {
@@ -53,38 +49,6 @@ async function tokenLookupPlan(db: TestDb, token: string): Promise<string> {
     await trx.raw('SET LOCAL enable_seqscan = off');
     return (await rawRows<{ 'QUERY PLAN': string }>(trx, 'EXPLAIN SELECT * FROM revoked_tokens WHERE token = ?', [token])).map((p) => p['QUERY PLAN']).join(' ');
   });
-}
-
-/** A platform database: MariaDB and PostgreSQL through Sequelize itself, SQLite through the DDL Sequelize writes. */
-async function platformDb(kind: PlatformKind, fill = true): Promise<{ db: TestDb; app: PlatformApp | null; seq: Sequelize | null }> {
-  const db = await createTestDb(kind, { migrate: false, serverDefaults: true });
-  if (kind === 'sqlite') {
-    const raw = knexFactory({ client: 'better-sqlite3', connection: { filename: db.target.kind === 'sqlite' ? db.target.filename : '' }, useNullAsDefault: true });
-    for (const s of SEQUELIZE_SQLITE_DDL) await raw.raw(s);
-    if (fill) await fillSqlitePlatform(raw);
-    await raw.destroy();
-    return { db, app: null, seq: null };
-  }
-  const seq = platformSequelize(db.url);
-  const m = definePlatform(seq);
-  await seq.sync();
-  const app = new PlatformApp(m);
-  if (fill) {
-    const user = await app.register('user', 'lea.martin@example.fr', 'motdepasse-lea', { first_name: 'Léa', last_name: 'Martin', phone_number: '06 12 34 56 78' });
-    const carrier = await app.register('transporteur', 'transports@example.fr', 'motdepasse-tr', { phone_number: '0698765432', company_name: 'Trans Loire', company_type: 'mixte' });
-    await app.register('admin', 'admin@example.fr', 'motdepasse-adm', { first_name: 'Ada', last_name: 'Admin' });
-    const trajet = await app.createTrajet(carrier.profileId, 'Orléans', 'Tours', new Date(Date.now() + 10 * DAY), '12.50', 4);
-    const booked = await app.book(trajet, { first: 'Léa', last: 'Martin', phone: '06 12 34 56 78' }, 2, true, user.compteId);
-    await app.pay(booked.reservationId);
-    await app.book(trajet, { first: 'Paul', last: 'Invité', phone: '0700000001' }, 1, false, null);
-    await app.ship(user.profileId, user.compteId, carrier.profileId, [
-      { description: 'Livres', weight: '2.50' },
-      { description: 'Enveloppe vide', weight: '0.00' },
-    ]);
-    await app.m.ZonesDesservies.create({ city_name: 'Orléans', transporteur_id: carrier.profileId, zone_type: 'both' });
-    await app.logout((await app.login('admin@example.fr', 'motdepasse-adm'))!);
-  }
-  return { db, app, seq };
 }
 
 describe.each(testedKinds().filter((k): k is 'mysql' | 'postgres' => k === 'mysql' || k === 'postgres'))('day one on %s: the platform app built the database', (kind) => {

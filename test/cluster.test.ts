@@ -7,9 +7,10 @@
  * it; two test runs on one machine take turns (holdCluster). Skipped, saying why, only when galera
  * is not installed (or BT_TEST_DB=sqlite asks for no MariaDB at all).
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Knex } from 'knex';
+import type { Sequelize } from 'sequelize';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureCluster, galeraMissing, holdCluster, nodeServer, stopCluster } from '../bench/support/cluster.js';
@@ -17,12 +18,16 @@ import { parseDatabaseUrl } from '../src/db/config.js';
 import { connect } from '../src/db/connection.js';
 import { rawRows } from '../src/db/dialect.js';
 import { dbTag } from '../src/db/leftovers.js';
+import { SEED_TABLES } from '../src/db/schema.js';
 import { bookingInvariantViolations } from '../src/domain/reservations.js';
 import { createTrajet } from '../src/domain/trajets.js';
 import { start, type Running } from './backup-fixtures.js';
 import { hoursFromNow, insertCarrier } from './helpers/bookings.js';
 import { run, runJson } from './helpers/cli.js';
 import { createTestDb, testedKinds, type TestDb } from './helpers/db.js';
+import type { PlatformApp } from './platform/app.js';
+import { platformDb } from './platform/db.js';
+import { snapshotTables } from './platform/snapshot.js';
 
 const missing = galeraMissing() ?? (testedKinds().includes('mysql') ? null : 'BT_TEST_DB=sqlite: no MariaDB wanted');
 if (missing) console.warn(`cluster tests skipped: ${missing}`);
@@ -48,6 +53,8 @@ function rawNode(i: number, database?: string): Promise<mysql.Connection> {
 async function helpersOn(i: number, database: string): Promise<string[]> {
   const c = await rawNode(i);
   try {
+    // Causal: a DROP DATABASE through another node has returned there before this node applied it.
+    await c.query('SET SESSION wsrep_sync_wait = 1');
     const [r] = (await c.query('SELECT schema_name AS n FROM information_schema.schemata')) as unknown as [Array<{ n: string }>];
     return r.map((x) => x.n).filter((n) => /^bt_(restore|undo|verify)_/.test(n) && n.includes(`_${dbTag(database)}_`)).sort();
   } finally {
@@ -308,6 +315,37 @@ describe.skipIf(Boolean(missing))('on a three-node Galera cluster', () => {
       expect(await helpersOn(2, nameOf(db))).not.toContainEqual(expect.stringMatching(/^bt_restore_/));
     });
 
+    it('a deep verify paused on node 1 keeps its scratch database through --clean-leftovers on node 2; killed, its own node cleans it at once', { timeout: 120_000 }, async () => {
+      const resume = path.join(db.dir, 'resume-verify');
+      const verify = () => start(['backup', 'verify', backupFile, '--deep'], { url: url(0, nameOf(db)), env: { BILLETTIGUE_TEST_PAUSE_AT: 'restore:load', BILLETTIGUE_TEST_RESUME_FILE: resume }, timeoutMs: 110_000 });
+      const scratchOn = async (node: number) => (await helpersOn(node, nameOf(db))).filter((n) => n.startsWith('bt_verify_'));
+      const v = verify();
+      try {
+        await v.waitFor(/billettigue-paused restore:load/);
+        const scratch = await scratchOn(1);
+        expect(scratch).toHaveLength(1);
+        const clean = await runJson<{ cleaned: string[] }>(['restore', '--clean-leftovers', '--yes', '--dir', db.dir], { url: url(1, nameOf(db)) });
+        expect(clean.code, clean.stderr).toBe(0);
+        expect(clean.data.cleaned).toEqual([]);
+        for (let node = 0; node < 3; node++) expect(await scratchOn(node)).toEqual(scratch);
+        writeFileSync(resume, '');
+        expect((await v.exited).code, v.stderr()).toBe(0);
+      } finally {
+        writeFileSync(resume, '');
+      }
+      expect(await scratchOn(2)).toEqual([]);
+      rmSync(resume);
+      const killed = verify();
+      await killed.waitFor(/billettigue-paused restore:load/);
+      const left = await scratchOn(0);
+      killed.child.kill('SIGKILL');
+      await killed.exited;
+      const clean = await runJson<{ cleaned: string[] }>(['restore', '--clean-leftovers', '--yes', '--dir', db.dir], { url: url(0, nameOf(db)) });
+      expect(clean.code, clean.stderr).toBe(0);
+      expect(clean.data.cleaned).toEqual(left.map((n) => `database ${n}`));
+      expect(await scratchOn(1)).toEqual([]);
+    });
+
     it('a killed restore: another node waits for its heartbeat to age; its own node takes the lock over at once and cleans its staging copy', { timeout: 120_000 }, async () => {
       const p = restore(0, { BILLETTIGUE_TEST_PAUSE_AT: 'restore:load' });
       await p.waitFor(/billettigue-paused restore:load/);
@@ -381,6 +419,60 @@ describe.skipIf(Boolean(missing))('on a three-node Galera cluster', () => {
         outcomes.push(`verify ${v.code}${v.code ? `: ${v.stderr.trim().split('\n').pop()}` : ''}`);
       }
       expect(outcomes).toEqual(Array.from({ length: 10 }, () => ['restore 0', 'verify 0']).flat());
+    });
+  });
+
+  describe('db adopt of a database the platform app built through another node', () => {
+    let db: TestDb;
+    let app: PlatformApp;
+    let seq: Sequelize;
+    beforeAll(async () => {
+      ({ db, app: app!, seq: seq! } = (await platformDb('mysql', true, nodeServer(1))) as { db: TestDb; app: PlatformApp; seq: Sequelize });
+    }, 120_000);
+    afterAll(async () => {
+      await seq?.close();
+      await db?.drop();
+    });
+
+    /** LOCK TABLES, UNLOCK TABLES and FLUSH (… WITH READ LOCK) statements run on every node so far. */
+    const tableLocks = async () => {
+      let n = 0;
+      for (let node = 0; node < 3; node++) {
+        const c = await rawNode(node);
+        try {
+          const [r] = (await c.query("SHOW GLOBAL STATUS WHERE Variable_name IN ('Com_lock_tables', 'Com_unlock_tables', 'Com_flush')")) as unknown as [Array<{ Value: string }>];
+          n += r.reduce((sum, x) => sum + Number(x.Value), 0);
+        } finally {
+          await c.end();
+        }
+      }
+      return n;
+    };
+
+    it('adopts through node 3 with its safety backup and no table lock, the app keeps writing through node 2, and --undo through node 1 gives the tables back exactly', { timeout: 180_000 }, async () => {
+      const original = await onNode(0, nameOf(db), (k) => snapshotTables(k, 'mysql'));
+      const locksBefore = await tableLocks();
+      const adopt = await run(['db', 'adopt', '--yes'], { url: url(2, nameOf(db)), cwd: db.dir, timeoutMs: 150_000 });
+      expect(adopt.code, adopt.stderr).toBe(0);
+      const safety = /safety backup: (\S+safety_backup_\S+\.sql\.gz)/.exec(adopt.stderr)?.[1];
+      expect(safety && existsSync(safety), adopt.stderr).toBe(true);
+      const adopted = await onNode(1, nameOf(db), (k) => snapshotTables(k, 'mysql'));
+      for (const t of SEED_TABLES.filter((x) => x !== 'revoked_tokens')) expect(adopted.data[t], t).toBe(original.data[t]);
+      expect(adopted.schema.comptes).toMatch(/CONSTRAINT `comptes_status_check` CHECK/);
+      // The app, through node 2, writes into the adopted tables; billettigue reads it through node 1 at once (causal reads).
+      await app.register('user', 'zoe@example.fr', 'motdepasse-zoe', { first_name: 'Zoé', last_name: 'Petit', phone_number: '0611111111' });
+      const shown = await run(['accounts', 'show', 'zoe@example.fr'], { url: url(0, nameOf(db)) });
+      expect(shown.code, shown.stderr).toBe(0);
+      expect(shown.stdout).toContain('zoe@example.fr');
+      const before = await onNode(2, nameOf(db), (k) => snapshotTables(k, 'mysql'));
+      const undo = await run(['db', 'adopt', '--undo', '--yes'], { url: url(0, nameOf(db)), cwd: db.dir, timeoutMs: 150_000 });
+      expect(undo.code, undo.stderr).toBe(0);
+      expect(await tableLocks()).toBe(locksBefore);
+      for (let node = 0; node < 3; node++) {
+        const after = await onNode(node, nameOf(db), (k) => snapshotTables(k, 'mysql'));
+        expect(after.schema).toEqual(original.schema);
+        for (const t of SEED_TABLES.filter((x) => x !== 'revoked_tokens')) expect(after.data[t], `${t} on node ${node + 1}`).toBe(before.data[t]);
+      }
     });
   });
 

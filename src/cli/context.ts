@@ -182,17 +182,21 @@ export class Ctx {
    */
   async mutate<T>(fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
     const db = await this.db();
-    const { translateDbError } = await import('../db/errors.js');
+    const { isConnectionLost, lostConnection, translateDbError } = await import('../db/errors.js');
     const { retryOnConflict } = await import('../db/retry.js');
     const { pauseAt } = await import('../backup/pause.js');
     await pauseAt('mutate');
+    // Set once the work is done and knex sends COMMIT: a connection lost then leaves the outcome open.
+    let committing = false;
     try {
       const result = await retryOnConflict(db, () => {
         this.mutating = 'running';
+        committing = false;
         return db.transaction(async (trx) => {
           const r = await fn(trx);
           await pauseAt('mutate:commit');
           if (this.dryRun) throw new DryRunRollback(r);
+          committing = true;
           return r;
         });
       });
@@ -207,6 +211,7 @@ export class Ctx {
         this.ui.info('dry run: the changes were rolled back; nothing was written');
         return err.result as T;
       }
+      if (isConnectionLost(err)) throw lostConnection(err, { inTransaction: true, duringCommit: committing });
       throw translateDbError(err);
     }
   }

@@ -102,7 +102,7 @@ async function adopt(ctx: Ctx, opts: AdoptOpts): Promise<void> {
 
   await ctx.confirmByName(`adopt ${target.display}: ${planned.length} additive change(s), no row modified?`);
   const { acquireRestoreLock } = await import('../backup/lock.js');
-  const lock = await acquireRestoreLock(target);
+  const lock = await acquireRestoreLock(target, { purpose: 'db adopt', actor: ctx.actor });
   let safety: string;
   let steps;
   let changes;
@@ -154,7 +154,7 @@ async function undo(ctx: Ctx, knex: Knex, opts: AdoptOpts): Promise<void> {
   }
   await ctx.confirmByName(`remove everything adoption added to ${target.display} (audit_log and the archive tables included)?`);
   const { acquireRestoreLock } = await import('../backup/lock.js');
-  const lock = await acquireRestoreLock(target);
+  const lock = await acquireRestoreLock(target, { purpose: 'db adopt --undo', actor: ctx.actor });
   let safety: string;
   let n: number;
   try {

@@ -4,7 +4,7 @@
  */
 import type { DbTarget } from './config.js';
 import { AppError, Conflict, InvalidInput, Unavailable } from '../domain/errors.js';
-import { asDriver, driverText } from './engines/driver-error.js';
+import { driverText } from './engines/driver-error.js';
 import { ENGINES, engineFor, type DriverErrorClass } from './engines/index.js';
 
 /** Which kind of driver error this is, asked of every engine (their error shapes do not overlap). */
@@ -96,6 +96,7 @@ export function translateDbError(err: unknown, what?: string): unknown {
     });
   }
   if (classOf(err) === 'not_ready') return nodeNotReady(err);
+  if (isConnectionLost(err)) return lostConnection(err);
   if (isMissingTable(err)) {
     return new Unavailable('the database schema is missing tables: run `billettigue db migrate`', {
       cause: err,
@@ -117,11 +118,26 @@ export function isNodeNotReady(err: unknown): boolean {
   return classOf(err) === 'not_ready';
 }
 
-export function isConnectionError(err: unknown): boolean {
-  const e = asDriver(err);
-  return (
-    ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EPIPE'].includes(e.code ?? '') ||
-    classOf(err) === 'connection' ||
-    /Timeout acquiring a connection/i.test(e.message ?? '')
-  );
+/** The connection died under a statement, or before one was sent (driver errors classified by the engines). */
+export function isConnectionLost(err: unknown): boolean {
+  const c = classOf(err);
+  return c === 'connection' || c === 'connection_closed';
+}
+
+/**
+ * A connection that died inside a transaction. The server rolls an open transaction back when its
+ * session ends, so the change was not made — unless the connection died while COMMIT itself was on
+ * the wire (`duringCommit`, and the driver had sent it): then only the database can say.
+ * Outside a transaction (`inTransaction` false) nothing is claimed about a change.
+ */
+export function lostConnection(err: unknown, o: { inTransaction?: boolean; duringCommit?: boolean } = {}): Unavailable {
+  const unsent = classOf(err) === 'connection_closed';
+  const outcome = !o.inTransaction
+    ? 'check that the database server is up and reachable, then retry'
+    : o.duringCommit && !unsent
+      ? 'it died while the change was being committed: it may or may not have been saved; look before retrying'
+      : 'the server rolled the transaction back: the change was not made; retry once the server is reachable';
+  // knex puts the statement before the driver's words ("COMMIT; - Connection terminated"): keep the words.
+  const reason = driverText(err).replace(/^.* - /, '');
+  return new Unavailable(`the connection to the database was lost (${reason}): ${outcome}`, { cause: err, code: 'connection_lost' });
 }

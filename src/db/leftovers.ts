@@ -56,6 +56,15 @@ export function restoreLockName(database: string): string {
   return `billettigue_restore:${database}`.slice(0, 64);
 }
 
+/**
+ * The lock a deep verify holds on its scratch database while it runs (at most 61 characters:
+ * GET_LOCK names stop at 64): `--clean-leftovers` and a restore's cleanup, on any node, leave a
+ * scratch database alone while its lock is held.
+ */
+export function verifyLockName(scratch: string): string {
+  return `bt_verify:${scratch.startsWith(VERIFY_PREFIX) ? scratch.slice(VERIFY_PREFIX.length) : scratch}`.slice(0, 64);
+}
+
 export function sqliteLockFile(filename: string): string {
   return `${filename}.bt_restore.lock`;
 }

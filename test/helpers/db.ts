@@ -4,13 +4,14 @@
  *   BT_TEST_DB=sqlite|mysql|postgres|all (default all; a comma list works too)
  *   BT_TEST_MYSQL_URL=mysql://root@127.0.0.1:3306   BT_TEST_PG_URL=postgres://postgres@127.0.0.1:5432
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Knex } from 'knex';
 import { parseDatabaseUrl, type DbKind, type DbTarget } from '../../src/db/config.js';
 import { connect } from '../../src/db/connection.js';
+import { listTables } from '../../src/db/dialect.js';
 import { migrateLatest } from '../../src/db/migrator.js';
 import { seedRoles } from '../../seeds/default.js';
 
@@ -151,5 +152,19 @@ export async function tableCounts(knex: Knex, tables: readonly string[]): Promis
 export async function snapshot(knex: Knex, tables: readonly string[]): Promise<Record<string, unknown[]>> {
   const out: Record<string, unknown[]> = {};
   for (const t of tables) out[t] = (await knex(t).select('*').orderBy('id')) as unknown[];
+  return out;
+}
+
+/**
+ * One SHA-256 per table over every row of every table of the database (rows serialised and sorted,
+ * so no key order is assumed): compare before/after to prove "nothing changed" or "exactly this
+ * changed" without holding whole tables in the test's output.
+ */
+export async function tableChecksums(knex: Knex): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const t of await listTables(knex)) {
+    const rows = ((await knex(t).select('*')) as Array<Record<string, unknown>>).map((r) => JSON.stringify(r, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
+    out[t] = `${rows.length}:${createHash('sha256').update(rows.sort().join('\n')).digest('hex').slice(0, 16)}`;
+  }
   return out;
 }

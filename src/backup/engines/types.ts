@@ -76,6 +76,8 @@ export interface LockOptions {
   purpose?: string;
   /** Who (the audit actor). */
   actor?: string;
+  /** The lock to take (default: the restore lock of the target's database; a deep verify's own). */
+  name?: string;
 }
 
 export interface BackupEngine {
@@ -98,6 +100,8 @@ export interface BackupEngine {
   describeUndo(target: DbTarget): Promise<string | null>;
   /** Does the live database hold any table (is a safety backup worth taking)? */
   liveHasTables(target: DbTarget): Promise<boolean>;
+  /** Refuses (exit 5, naming what to grant) a restore this user could not carry out; nothing is changed. */
+  checkRestoreRights?(target: DbTarget): Promise<void>;
   /** Restoring into a database that does not exist yet: create it (true when created). */
   ensureDatabase(target: DbTarget): Promise<boolean>;
   /** The same target pointing at a staging copy (a database name or a file path). */

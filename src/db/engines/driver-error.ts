@@ -6,6 +6,15 @@ export interface DriverError {
   errno?: number;
   message?: string;
   sqlMessage?: string;
+  /** mysql2: the connection cannot be used any more. */
+  fatal?: boolean;
+}
+
+/** Node's socket errors: the connection to the server broke (or could not be made again). */
+const SOCKET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+export function isSocketError(err: unknown): boolean {
+  return SOCKET_CODES.has(asDriver(err).code ?? '');
 }
 
 export function asDriver(err: unknown): DriverError {

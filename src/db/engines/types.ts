@@ -28,7 +28,10 @@ export type DriverErrorClass =
   | 'not_null'
   | 'out_of_range'
   | 'missing_table'
+  /** The connection died (killed, server gone, network cut): a statement in flight may or may not have run. */
   | 'connection'
+  /** The connection had already died when a statement was issued: that statement was never sent. */
+  | 'connection_closed'
   /** The server refuses work for now (a Galera node outside the primary component, or joining). */
   | 'not_ready';
 

@@ -29,6 +29,7 @@ import type { MysqlTarget } from '../../../db/config.js';
 import { restoreLockName } from '../../../db/leftovers.js';
 import { driverText } from '../../../db/engines/driver-error.js';
 import { Conflict, InvalidInput, Unavailable } from '../../../domain/errors.js';
+import type { LockOptions } from '../types.js';
 import type { LoadPacer, MysqlRules } from './rules.js';
 import { closeQuietly, openMysql, rows, run, type OkPacket, type RawConnection } from './conn.js';
 import { deferIndexesFromEnv } from './defer.js';
@@ -127,8 +128,8 @@ function isConflictAbort(err: unknown): boolean {
   return errno === 1213 || errno === 1062;
 }
 
-async function acquireClusterLock(conn: RawConnection, target: MysqlTarget, options: { purpose?: string; actor?: string }): Promise<{ token: string; notice?: string; name: string; me: Node }> {
-  const name = restoreLockName(target.database);
+async function acquireClusterLock(conn: RawConnection, target: MysqlTarget, options: LockOptions): Promise<{ token: string; notice?: string; name: string; me: Node }> {
+  const name = options.name ?? restoreLockName(target.database);
   const purpose = options.purpose ?? 'restore';
   const ttl = lockTtlSeconds();
   await ensureLockTable(conn);
@@ -384,8 +385,7 @@ export const galeraRules: MysqlRules = {
     };
   },
 
-  async lockHeld(conn, database) {
-    const name = restoreLockName(database);
+  async lockHeld(conn, name) {
     const [used] = await rows<{ used: number | null }>(conn, 'SELECT IS_USED_LOCK(?) AS used', [name]);
     if (used?.used !== null && used?.used !== undefined) return true;
     const [t] = await rows<{ n: number }>(conn, "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = 'bt_locks' AND table_name = 'locks'");

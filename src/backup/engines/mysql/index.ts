@@ -4,7 +4,7 @@
  */
 import type { DbTarget, MysqlTarget } from '../../../db/config.js';
 import { withDatabase } from '../../../db/config.js';
-import { helperDatabase, helperOf, STAGING_PREFIX, VERIFY_PREFIX, type Leftover } from '../../../db/leftovers.js';
+import { helperDatabase, helperOf, restoreLockName, STAGING_PREFIX, VERIFY_PREFIX, verifyLockName, type Leftover } from '../../../db/leftovers.js';
 import { InvalidInput } from '../../../domain/errors.js';
 import type { BackupEngine } from '../types.js';
 import { closeQuietly, openMysql, quoteId, rows, run } from './conn.js';
@@ -80,7 +80,13 @@ export const mysqlBackup: BackupEngine = {
     const scratch = helperDatabase(VERIFY_PREFIX, target.database || 'server');
     const { loadBackupMysql } = await import('./load.js');
     const { dropHelper } = await import('./restore.js');
-    const admin = await openMysql(target, null);
+    // Held while the scratch database exists: a cleanup of leftovers leaves it alone meanwhile.
+    const lockConn = await openMysql(target, null);
+    const lock = await rulesOf(lockConn).acquireLock(lockConn, target, { purpose: 'backup verify --deep', name: verifyLockName(scratch) });
+    const admin = await openMysql(target, null).catch(async (err: unknown) => {
+      await lock.release();
+      throw err;
+    });
     try {
       await run(admin, `CREATE DATABASE \`${scratch}\` CHARACTER SET utf8mb4 COLLATE ${MYSQL_COLLATION}`);
       onStep?.(`loading into scratch database ${scratch}`);
@@ -88,7 +94,7 @@ export const mysqlBackup: BackupEngine = {
       return new Set(r.tables.filter((x) => x.verified).map((x) => x.name));
     } finally {
       await closeQuietly(admin);
-      await dropHelper(target, scratch);
+      await dropHelper(target, scratch).finally(() => lock.release());
     }
   },
 
@@ -104,14 +110,17 @@ export const mysqlBackup: BackupEngine = {
     if (!t.database) return [];
     return withAdmin(t, async (conn) => {
       // A restore running (anywhere in a cluster): its staging copy is not a leftover.
-      if (!options.holdingLock && (await rulesOf(conn).lockHeld(conn, t.database))) return [];
+      const rules = rulesOf(conn);
+      if (!options.holdingLock && (await rules.lockHeld(conn, restoreLockName(t.database)))) return [];
       const found: Leftover[] = [];
       const dbs = await rows<{ name: string }>(
         conn,
         "SELECT schema_name AS name FROM information_schema.schemata WHERE schema_name LIKE 'bt\\_restore\\_%' OR schema_name LIKE 'bt\\_verify\\_%' ORDER BY schema_name",
       );
       for (const d of dbs) {
-        if (helperOf(d.name, STAGING_PREFIX, t.database) || helperOf(d.name, VERIFY_PREFIX, t.database)) found.push({ kind: 'database', name: d.name });
+        if (helperOf(d.name, STAGING_PREFIX, t.database)) found.push({ kind: 'database', name: d.name });
+        // A deep verify still running (anywhere in a cluster) holds its scratch database's lock.
+        else if (helperOf(d.name, VERIFY_PREFIX, t.database) && !(await rules.lockHeld(conn, verifyLockName(d.name)))) found.push({ kind: 'database', name: d.name });
       }
       const tables = await rows<{ name: string }>(
         conn,

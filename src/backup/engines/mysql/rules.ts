@@ -32,8 +32,8 @@ export interface MysqlRules {
   readonly alterAlongsideReads: boolean;
   /** Takes the one restore/adoption lock of the target's database on `conn` (which it then owns). */
   acquireLock(conn: RawConnection, target: MysqlTarget, options: LockOptions): Promise<RestoreLock>;
-  /** Does someone (another process, anywhere) hold that lock now? */
-  lockHeld(conn: RawConnection, database: string): Promise<boolean>;
+  /** Does someone (another process, anywhere) hold the lock of this name now? */
+  lockHeld(conn: RawConnection, name: string): Promise<boolean>;
   /** Just before the swap: waits for, or refuses over, what the swap would break. */
   beforeSwap(conn: RawConnection, target: MysqlTarget, live: string, onStep?: (message: string) => void, onWarning?: (message: string) => void): Promise<void>;
 }
@@ -57,7 +57,7 @@ export const serverRules: MysqlRules = {
   alterAlongsideReads: true,
 
   async acquireLock(conn, target, options) {
-    const name = restoreLockName(target.database);
+    const name = options.name ?? restoreLockName(target.database);
     const [r] = await rows<{ got: number | null }>(conn, 'SELECT GET_LOCK(?, 0) AS got', [name]);
     if (r?.got !== 1) {
       await closeQuietly(conn);
@@ -74,8 +74,8 @@ export const serverRules: MysqlRules = {
     };
   },
 
-  async lockHeld(conn, database) {
-    const [lock] = await rows<{ used: number | null }>(conn, 'SELECT IS_USED_LOCK(?) AS used', [restoreLockName(database)]);
+  async lockHeld(conn, name) {
+    const [lock] = await rows<{ used: number | null }>(conn, 'SELECT IS_USED_LOCK(?) AS used', [name]);
     return lock?.used !== null && lock?.used !== undefined;
   },
 

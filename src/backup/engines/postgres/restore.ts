@@ -21,7 +21,7 @@ import type { Manifest } from '../../manifest.js';
 import { pauseAt } from '../../pause.js';
 import type { EngineRestoreOptions, LoadedTable, RestoreHooks, RestoreLock, RestoreReport, UndoReport } from '../types.js';
 import { listPgTables } from './catalog.js';
-import { closeQuietly, destroy, openPg, q, qi, rows, type PgSession } from './conn.js';
+import { closeQuietly, createHelperSchema, destroy, openPg, q, qi, rows, type PgSession } from './conn.js';
 import { liveSchema, pgMigrations } from './dump.js';
 import { dropCreated, loadBackupPg, loadDumpPg, type PgLoadResult } from './load.js';
 
@@ -182,7 +182,7 @@ export async function restorePostgres(o: PgRestoreOptions): Promise<RestoreRepor
     }
   });
   try {
-    await q(admin, `CREATE SCHEMA ${qi(staging)}`);
+    await createHelperSchema(admin, o.target, staging, 'a restore');
     o.hooks.onStep?.(`loading into staging schema ${staging}`);
     const load = await (o.manifest ? loadBackupPg : loadDumpPg)({
       target: o.target,

@@ -9,7 +9,7 @@ import { AppError, Unavailable } from '../../../domain/errors.js';
 import type { DbTarget, MysqlTarget } from '../../config.js';
 import type { ConnectOptions, DoctorCheck, DriverErrorClass, Engine } from '../types.js';
 import { SERVER_RETRY } from '../retry.js';
-import { asDriver, driverText } from '../driver-error.js';
+import { asDriver, driverText, isSocketError } from '../driver-error.js';
 import { GALERA_RETRY, galeraDoctorChecks, isNodeNotReady, poolIsGalera, prepareSession, trackPool } from './galera.js';
 import type { Connection } from 'mysql2';
 
@@ -141,9 +141,16 @@ export const mysqlEngine: Engine = {
         return 'out_of_range';
       case 1146:
         return 'missing_table';
+      case 1053: // ER_SERVER_SHUTDOWN
+      case 1927: // MariaDB ER_CONNECTION_KILLED
+      case 4031: // MySQL ER_CLIENT_INTERACTION_TIMEOUT
+        return 'connection';
     }
     if (isNodeNotReady(e.errno, e.sqlMessage ?? e.message)) return 'not_ready';
-    if (['PROTOCOL_CONNECTION_LOST', 'ER_CON_COUNT_ERROR'].includes(e.code ?? '')) return 'connection';
+    if (['PROTOCOL_CONNECTION_LOST', 'ER_CON_COUNT_ERROR'].includes(e.code ?? '') || isSocketError(err)) return 'connection';
+    // A command on a connection already dead: mysql2 refuses to send it and gives no code, only this
+    // fatal error ("Can't add new command when connection is in closed state").
+    if (e.fatal === true && e.errno === undefined && /closed state/.test(e.message ?? '')) return 'connection_closed';
     return null;
   },
 
