@@ -41,7 +41,8 @@ export interface RestoreReport {
 
 export interface UndoReport {
   from: string;
-  keptAs: string;
+  /** Where what was live went (null when nothing was live: there is nothing to redo). */
+  keptAs: string | null;
   tables: string[];
 }
 

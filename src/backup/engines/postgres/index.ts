@@ -160,6 +160,9 @@ export const postgresBackup: BackupEngine = {
       for (const s of schemas) {
         if (helperOf(s.name, STAGING_PREFIX, t.database) || helperOf(s.name, VERIFY_PREFIX, t.database)) found.push({ kind: 'schema', name: s.name });
       }
+      // An undo schema that does not hold what it records would put back nothing (or part).
+      const { undoCandidatesPg } = await import('./restore.js');
+      for (const u of await undoCandidatesPg(conn, t.database)) if (u.problems.length) found.push({ kind: 'schema', name: u.name });
       return found;
     }, []);
   },

@@ -243,6 +243,8 @@ const SQLSTATE: Record<string, DriverErrorClass> = {
   '22003': 'out_of_range',
   '22001': 'out_of_range',
   '42P01': 'missing_table',
+  '22021': 'bad_character', // character_not_in_repertoire: a NUL byte in text
+  '22P05': 'bad_character', // untranslatable_character
   '57P01': 'connection',
   '57P02': 'connection',
   '57P03': 'connection',
