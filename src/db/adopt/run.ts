@@ -4,11 +4,11 @@
  * inverses newest first and deletes each record as it goes, then the table itself, so an
  * interrupted undo can simply be run again. An adoption that fails half-way undoes what it did and
  * reports the error: the database is as it was.
- * Where DDL is transactional (SQLite) each change runs in one transaction with its record; where
+ * Where DDL is transactional (SQLite, PostgreSQL) each change runs in one transaction with its record; where
  * it commits as it runs (MySQL/MariaDB) the record is written first, marked done after.
  */
 import type { Knex } from 'knex';
-import { listTables } from '../dialect.js';
+import { insertId, listTables } from '../dialect.js';
 import { engineOf } from '../engines/index.js';
 import { toDbTime } from '../values.js';
 import { ADOPTION_TABLE, ARCHIVE_TABLES } from '../schema.js';
@@ -110,7 +110,7 @@ export async function adoptionRecord(db: Db): Promise<AdoptionRecord | null> {
 }
 
 async function record(db: Db, kind: string, table: string, summary: string, forward: unknown, inverse: unknown): Promise<number> {
-  const [id] = (await db(ADOPTION_TABLE).insert({
+  return insertId(db(ADOPTION_TABLE).insert({
     kind,
     table_name: table,
     summary,
@@ -118,8 +118,7 @@ async function record(db: Db, kind: string, table: string, summary: string, forw
     inverse_json: JSON.stringify(inverse),
     state: 'applying',
     applied_at: toDbTime(new Date()),
-  })) as number[];
-  return id!;
+  }));
 }
 
 export interface ApplyOptions {
@@ -194,6 +193,8 @@ async function undoChanges(knex: Knex): Promise<number> {
 export interface UndoCheck {
   baseline: Baseline;
   changes: number;
+  /** What undoing will leave in place, and why. */
+  kept: string[];
 }
 
 /**
@@ -224,7 +225,8 @@ export async function checkUndo(knex: Knex): Promise<UndoCheck> {
       );
     }
   }
-  return { baseline: rec.baseline, changes: rec.changes.length };
+  const kept = rec.changes.some((c) => c.kind === 'function') ? ((await (await adoptEngine(knex)).keptOnUndo?.(knex)) ?? []) : [];
+  return { baseline: rec.baseline, changes: rec.changes.length, kept };
 }
 
 /** Removes exactly what adoption added. Call checkUndo first. Returns the number of changes undone. */

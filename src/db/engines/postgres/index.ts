@@ -97,24 +97,35 @@ async function rawRows<T>(knex: Knex | Knex.Transaction, sql: string, bindings: 
  */
 export const FOLD_FUNCTION = 'bt_fold';
 
-async function createFoldFunction(knex: Knex | Knex.Transaction): Promise<void> {
-  const [enc] = await rawRows<{ encoding: string }>(knex, "select current_setting('server_encoding') as encoding");
+/** CREATE FUNCTION bt_fold: accents removed (NFD) in a UTF8 database, then unaccent from `unaccent` (its schema) when there. */
+export function foldFunctionSql(utf8: boolean, unaccent: string | null): string {
   // normalize() needs a UTF8 database; lower() alone is still case-insensitive elsewhere.
-  let body = enc?.encoding === 'UTF8' ? "regexp_replace(normalize($1, NFD), '[\u0300-\u036f]', '', 'g')" : '$1';
-  const schema = await unaccentSchema(knex);
-  if (schema) {
-    const q = postgresEngine.quoteIdent(schema);
+  let body = utf8 ? "regexp_replace(normalize($1, NFD), '[\u0300-\u036f]', '', 'g')" : '$1';
+  if (unaccent) {
+    const q = postgresEngine.quoteIdent(unaccent);
     body = `${q}.unaccent('${q}.unaccent'::regdictionary, ${body})`;
   }
-  await knex.raw(
-    `CREATE OR REPLACE FUNCTION ${FOLD_FUNCTION}(text) RETURNS text LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $fold$ SELECT btrim(lower(${body})) $fold$`,
-  );
+  return `CREATE OR REPLACE FUNCTION ${FOLD_FUNCTION}(text) RETURNS text LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $fold$ SELECT btrim(lower(${body})) $fold$`;
+}
+
+export async function isUtf8(knex: Knex | Knex.Transaction): Promise<boolean> {
+  const [enc] = await rawRows<{ encoding: string }>(knex, "select current_setting('server_encoding') as encoding");
+  return enc?.encoding === 'UTF8';
+}
+
+async function createFoldFunction(knex: Knex | Knex.Transaction): Promise<void> {
+  await knex.raw(foldFunctionSql(await isUtf8(knex), await unaccentSchema(knex)));
+}
+
+/** The schema holding the unaccent extension (null: not installed). */
+export async function installedUnaccent(knex: Knex | Knex.Transaction): Promise<string | null> {
+  const rows = await rawRows<{ schema: string }>(knex, "select n.nspname as schema from pg_extension e join pg_namespace n on n.oid = e.extnamespace where e.extname = 'unaccent'");
+  return rows[0]?.schema ?? null;
 }
 
 /** The schema holding the unaccent extension, creating it when allowed; null when it cannot be had. */
 async function unaccentSchema(knex: Knex | Knex.Transaction): Promise<string | null> {
-  const installed = async () =>
-    (await rawRows<{ schema: string }>(knex, "select n.nspname as schema from pg_extension e join pg_namespace n on n.oid = e.extnamespace where e.extname = 'unaccent'"))[0]?.schema ?? null;
+  const installed = () => installedUnaccent(knex);
   const have = await installed();
   if (have) return have;
   const available = await rawRows(knex, "select 1 from pg_available_extensions where name = 'unaccent'");
@@ -232,6 +243,8 @@ const SQLSTATE: Record<string, DriverErrorClass> = {
   '22003': 'out_of_range',
   '22001': 'out_of_range',
   '42P01': 'missing_table',
+  '22021': 'bad_character', // character_not_in_repertoire: a NUL byte in text
+  '22P05': 'bad_character', // untranslatable_character
   '57P01': 'connection',
   '57P02': 'connection',
   '57P03': 'connection',
@@ -427,12 +440,6 @@ export const postgresEngine: Engine = {
   },
 
   bulk: async () => (await import('./bulk.js')).postgresBulk,
-  // `db adopt` on PostgreSQL: its introspection (information_schema/pg_catalog) and adoption parts
-  // (src/db/adopt/engine.ts says what they are) are still to write.
-  introspect: async () => {
-    throw new Unavailable('db adopt is not supported on PostgreSQL yet (its schema introspection is still to write)', { code: 'not_supported' });
-  },
-  adoption: async () => {
-    throw new Unavailable('db adopt is not supported on PostgreSQL yet', { code: 'not_supported' });
-  },
+  introspect: async (knex, tables) => (await import('./introspect.js')).introspect(knex, tables),
+  adoption: async () => (await import('./adopt.js')).postgresAdopt,
 };
