@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Knex } from 'knex';
 import { createTestDb, testedKinds, type TestDb } from '../helpers/db.js';
 import { BIN, run, runJson } from '../helpers/cli.js';
-import { dropHelpers, fillAll, helperDatabases } from '../backup-fixtures.js';
+import { dropHelpers, fillAll, helperDatabases, start } from '../backup-fixtures.js';
 import { expectFailure, liveState, withLive } from './support/outcome.js';
 import { startProxy, type FaultProxy } from './support/proxy.js';
 import { mountTmpfs, tmpfsUnavailable, type Tmpfs } from './support/tmpfs.js';
@@ -160,5 +160,35 @@ describe.skipIf(noTmpfs !== null).each(testedKinds())('backup onto a full or rea
     const sub = await run(['backup', '--dir', path.join(fs.dir, 'sub')], { url: db.url });
     expectFailure(sub, 5, /read-only file system/);
     expect(ls(fs.dir)).toEqual([]);
+  });
+});
+
+describe.each(testedKinds())('backup killed on %s', (kind) => {
+  let db: TestDb;
+  beforeAll(async () => {
+    db = await createTestDb(kind);
+    await fillAll(db.knex, 3);
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it.each(['backup:snapshot', 'backup:data'])('kill -9 at %s: nothing published, `backup clean` removes the temp file, doctor healthy', async (phase) => {
+    const dir = path.join(db.dir, phase.replace(':', '-'));
+    const before = await liveState(db);
+    const p = start(['backup', '--dir', dir], { url: db.url, cwd: db.dir, env: { BILLETTIGUE_TEST_PAUSE_AT: phase } });
+    await p.waitFor(new RegExp(`billettigue-paused ${phase}`));
+    p.child.kill('SIGKILL');
+    await p.exited;
+    // Only a hidden temp file: nothing that lists as a backup.
+    expect(ls(dir).filter((f) => !f.startsWith('.'))).toEqual([]);
+    expect(ls(dir).length).toBe(1);
+    const clean = await run(['backup', 'clean', '--dir', dir], { url: db.url });
+    expect(clean.code, clean.stderr).toBe(0);
+    expect(ls(dir)).toEqual([]);
+    expect(await liveState(db)).toEqual(before);
+    const doctor = await run(['doctor'], { url: db.url, cwd: db.dir });
+    expect(doctor.code, doctor.stdout + doctor.stderr).toBe(0);
+    expect(doctor.stdout).toMatch(/leftovers\s+none/);
   });
 });
