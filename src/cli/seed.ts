@@ -97,6 +97,7 @@ async function demo(ctx: Ctx, opts: DemoOpts): Promise<void> {
   const { DEMO_TABLES } = await import('../domain/demo/generator.js');
   const domain = await import('../domain/demo/seed.js');
   const { BULK_PATH_LABEL } = await import('../db/bulk.js');
+  const { pauseAt } = await import('../backup/pause.js');
 
   const demoPlan = plan.makePlan(opts.scale, {
     accounts: opts.accounts,
@@ -234,9 +235,10 @@ async function demo(ctx: Ctx, opts: DemoOpts): Promise<void> {
       signal: stop.signal,
     },
     {
-      onPlan: (counts, path) => {
+      onPlan: async (counts, path) => {
         ctx.ui.info(`loader: ${BULK_PATH_LABEL[path]}`);
         bar = ctx.ui.progress('seeding', Object.values(counts).reduce((a, b) => a + b, 0));
+        await pauseAt('seed:load');
       },
       onProgress: (table, done) => {
         progress.set(table, done);
@@ -244,9 +246,10 @@ async function demo(ctx: Ctx, opts: DemoOpts): Promise<void> {
         for (const n of progress.values()) sum += n;
         bar?.update(sum);
       },
-      onTableDone: (table, rows, seconds) => {
+      onTableDone: async (table, rows, seconds) => {
         progress.set(table, rows);
         bar?.note?.(`  ${table.padEnd(16)} ${formatCount(rows).padStart(11)} rows  ${seconds.toFixed(2)} s`);
+        await pauseAt('seed:table');
       },
     },
   );

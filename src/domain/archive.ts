@@ -251,7 +251,7 @@ export interface ArchiveOptions {
   /** The moment written to archived_at (default: now). */
   archivedAt?: Date;
   /** After each committed batch, with the totals so far. */
-  onBatch?: (totals: ArchiveTotals) => void;
+  onBatch?: (totals: ArchiveTotals) => Promise<void> | void;
   /**
    * Test hook: called inside each batch's transaction after the copy and delete, before commit.
    * Throwing there simulates a crash mid-batch.
@@ -316,7 +316,7 @@ export async function archiveOlderThan(db: Knex, options: ArchiveOptions): Promi
         totals.envois += batch.envois;
         totals.colis += batch.colis;
         totals.batches += 1;
-        options.onBatch?.({ ...totals });
+        await options.onBatch?.({ ...totals });
       }
       if (batch.exhausted) break;
     }
