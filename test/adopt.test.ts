@@ -422,3 +422,29 @@ describe.each(testedKinds().filter((k) => k === 'postgres'))("the app's enumerat
     }
   });
 });
+
+describe.each(testedKinds().filter((k) => k === 'postgres'))('a long transaction of the app during adoption on %s', (kind) => {
+  it('a change that waits more than the lock timeout fails (exit 4) and what was done is undone', async () => {
+    const { db, seq } = await platformDb(kind);
+    try {
+      const original = await snapshotTables(db.knex, kind);
+      // The app has written a colis in a transaction still open: CREATE INDEX and ALTER TABLE on colis must wait.
+      const app = await db.knex.transaction();
+      await app.raw("UPDATE colis SET dimensions = '10x10x10' WHERE id = (SELECT min(id) FROM colis)");
+      const started = Date.now();
+      let r;
+      try {
+        r = await run(['db', 'adopt', '--yes'], { url: db.url, cwd: db.dir, timeoutMs: 120_000 });
+      } finally {
+        await app.rollback();
+      }
+      expect(r.code, r.stderr).toBe(4);
+      expect(r.stderr).toMatch(/^error: adoption waited too long for a lock on colis \(index colis_envoi_status_index on colis .*\): a transaction of the platform app holds it\. What adoption had done is undone/m);
+      expect(Date.now() - started).toBeLessThan(60_000);
+      expect(await snapshotTables(db.knex, kind)).toEqual(original);
+    } finally {
+      await seq?.close();
+      await db.drop();
+    }
+  }, 180_000);
+});
