@@ -70,7 +70,7 @@ const bench: BenchModule = {
       let oursBackupMem = 0;
       let ourFile = '';
       for (let i = 0; i < repeat; i++) {
-        const s = must('pg_dump | gzip -1', await timed('sh', ['-c', `set -o pipefail 2>/dev/null; ${env} pg_dump ${src} | gzip -1 > ${stockFile}`]));
+        const s = must('pg_dump | gzip -1', await timed('bash', ['-c', `set -o pipefail; ${env} pg_dump ${src} | gzip -1 > ${stockFile}`]));
         stockBackup = Math.min(stockBackup, s.seconds);
         const o = must('billettigue backup', await billettigue(['backup', '--dir', dir, '--name', `bench-${i}`], srcUrl));
         oursBackup = Math.min(oursBackup, o.seconds);
@@ -100,7 +100,7 @@ const bench: BenchModule = {
       for (let i = 0; i < repeat; i++) {
         const stockDb = `${src}_stock${i}`;
         await createDb(stockDb);
-        const s = must('gunzip | psql', await timed('sh', ['-c', `set -o pipefail 2>/dev/null; gunzip < ${stockFile} | ${env} psql -q -X -v ON_ERROR_STOP=1 -d ${stockDb} > /dev/null`]));
+        const s = must('gunzip | psql', await timed('bash', ['-c', `set -o pipefail; gunzip < ${stockFile} | ${env} psql -q -X -v ON_ERROR_STOP=1 -d ${stockDb} > /dev/null`]));
         stockRestore = Math.min(stockRestore, s.seconds);
         await dropDb(stockDb);
         const oursDb = `${src}_ours${i}`;
@@ -113,7 +113,7 @@ const bench: BenchModule = {
         // Ceiling: the stock dump's rows alone (no keys, indexes or foreign keys), one session.
         const bareDb = `${src}_bare${i}`;
         await createDb(bareDb);
-        const b = must('psql, rows only', await timed('sh', ['-c', `set -o pipefail 2>/dev/null; gunzip < ${stockFile} | sed -n '1,/^-- Name: .*Type: \\(FK \\)\\?CONSTRAINT\\|^-- Name: .*Type: INDEX/p' | ${env} psql -q -X -d ${bareDb} > /dev/null`]));
+        const b = must('psql, rows only', await timed('bash', ['-c', `set -o pipefail; gunzip < ${stockFile} | sed -n '1,/^-- Name: .*Type: \\(FK \\)\\?CONSTRAINT\\|^-- Name: .*Type: INDEX/p' | ${env} psql -q -X -d ${bareDb} > /dev/null`]));
         bare = Math.min(bare, b.seconds);
         await dropDb(bareDb);
         ctx.log(`restore #${i + 1}: gunzip | psql ${s.seconds.toFixed(2)} s, billettigue ${o.seconds.toFixed(2)} s (${(o.peakMb ?? 0).toFixed(0)} MB), rows alone by psql ${b.seconds.toFixed(2)} s`);

@@ -8,9 +8,8 @@
  *   index (the seed's UNIQUE on a TEXT column, valid on MySQL too); a prefix index token(255) serves
  *   the app's lookup by token (a prefix is not unique, so it is a plain index).
  *   PostgreSQL: the same STORED generated column, encode(sha256(<token's UTF-8 bytes>), 'hex'), with
- *   its UNIQUE index; a hash index on token serves the app's lookup (any length, equality only).
- *   convert_to() is only STABLE, so the bytes come from decode(…, 'escape') with backslashes doubled,
- *   which is IMMUTABLE and gives the UTF-8 bytes of a UTF8 database's text.
+ *   its UNIQUE index (src/db/engines/postgres/token.ts); a hash index on token serves the app's
+ *   lookup (any length, equality only).
  *   SQLite: the app's connection has none of billettigue's SQL functions (no SHA-256), so there is no
  *   generated column: token_hash is dropped and a UNIQUE index on token itself carries both the
  *   seed's UNIQUE and the lookup. billettigue finds a token by token_hash on MySQL and PostgreSQL,
@@ -28,14 +27,12 @@ import { Conflict } from '../src/domain/errors.js';
 import { withCheck } from '../src/db/introspect.js';
 import { replaceMysqlCheck } from '../src/db/engines/mysql/ddl.js';
 import { rebuildSqliteTable, sqliteTableSql } from '../src/db/engines/sqlite/rebuild.js';
+import { PG_TOKEN_HASH } from '../src/db/engines/postgres/token.js';
 
 const WEIGHT_CHECKS = [
   ['colis', 'colis_weight_check'],
   ['colis_archive', 'colis_archive_weight_check'],
 ] as const;
-
-/** SHA-256 hex of the token's UTF-8 bytes, from IMMUTABLE functions only (a generated column needs that). */
-const PG_TOKEN_HASH = `encode(sha256(decode(replace(token, E'\\\\', E'\\\\\\\\'), 'escape')), 'hex')`;
 
 interface EngineSteps {
   /** Replaces one CHECK's predicate (written with "quoted" identifiers on PostgreSQL and SQLite, `backquoted` on MySQL). */

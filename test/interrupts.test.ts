@@ -21,7 +21,8 @@ describe('interrupts (SQLite)', () => {
   afterAll(async () => db?.drop());
 
   it('Ctrl-C in seed demo --fresh: the message lists what was kept (as the database says) and the command that finishes', async () => {
-    const p = start(['seed', 'demo', '--scale', 'small', '--fresh', '--yes'], { url: db.url });
+    // cwd: the safety backup of --fresh goes to ./backups.
+    const p = start(['seed', 'demo', '--scale', 'small', '--fresh', '--yes'], { url: db.url, cwd: db.dir });
     await p.waitFor(/^loader: /m);
     p.child.kill('SIGINT');
     const exit = await p.exited;
@@ -29,7 +30,8 @@ describe('interrupts (SQLite)', () => {
     const message = p.stderr().split('\n').find((l) => l.startsWith('error: interrupted'))!;
     expect(message).toBeDefined();
     expect(message).not.toMatch(/the open transaction was rolled back$/);
-    expect(message).toMatch(/the data tables were emptied \([\d,]+ rows removed\)/);
+    expect(message).toMatch(/the data tables were emptied \([\d,]+ rows removed, saved in \S+\/backups\/safety_backup_\S+\.sql\.gz\)/);
+    expect(message).toMatch(/, or put the old rows back with `billettigue restore \S+safety_backup_\S+`$/);
     expect(message).toContain('finish with `billettigue seed demo --scale small --fresh --yes`');
     const counts = await tableCounts(db.knex, DEMO_TABLES);
     for (const [table, n] of Object.entries(counts)) {
@@ -37,7 +39,7 @@ describe('interrupts (SQLite)', () => {
       else expect(message, table).toMatch(new RegExp(`empty: [a-z_, ]*\\b${table}\\b`));
     }
     // And the command it names does finish the job.
-    const again = await run(['seed', 'demo', '--scale', 'tiny', '--fresh', '--yes'], { url: db.url });
+    const again = await run(['seed', 'demo', '--scale', 'tiny', '--fresh', '--yes', '--no-safety-backup'], { url: db.url });
     expect(again.code, again.stderr).toBe(0);
   }, 120_000);
 

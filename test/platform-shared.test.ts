@@ -2,7 +2,7 @@
  * The platform app (Sequelize, test/platform/) writing a database billettigue created, and
  * billettigue then showing and acting on what the app wrote, through the real binary; and the
  * reverse: billettigue's demo data read by the app's models (validate() and the seed's includes).
- * MariaDB only: Sequelize on SQLite needs the `sqlite3` native package, not installed here.
+ * MariaDB and PostgreSQL: Sequelize on SQLite needs the `sqlite3` native package, not installed here.
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,8 +11,10 @@ import { createTestDb, testedKinds, type TestDb } from './helpers/db.js';
 import { run, runJson } from './helpers/cli.js';
 import { definePlatform, platformSequelize, type Platform } from './platform/models.js';
 import { PlatformApp } from './platform/app.js';
+import { rawRows } from '../src/db/dialect.js';
+import { tokenHash } from '../src/domain/tokens.js';
 
-const kinds = testedKinds().filter((k) => k === 'mysql');
+const kinds = testedKinds().filter((k) => k === 'mysql' || k === 'postgres');
 const DAY = 86_400_000;
 
 describe.each(kinds)('the platform app on a database billettigue created (%s)', (kind) => {
@@ -57,6 +59,15 @@ describe.each(kinds)('the platform app on a database billettigue created (%s)', 
     expect(await app.isRevoked(adminToken)).toBe(false);
     await app.logout(adminToken);
     expect(await app.isRevoked(adminToken)).toBe(true);
+    // The database computed the hash billettigue looks tokens up by; the app's lookup by token is indexed.
+    const [row] = await rawRows<{ token_hash: string }>(db.knex, 'SELECT token_hash FROM revoked_tokens WHERE token = ?', [adminToken]);
+    expect(row!.token_hash).toBe(tokenHash(adminToken));
+    const plan = await db.knex.transaction(async (trx) => {
+      if (kind === 'postgres') await trx.raw('SET LOCAL enable_seqscan = off'); // a tiny table is scanned otherwise
+      return rawRows<Record<string, unknown>>(trx, 'EXPLAIN SELECT * FROM revoked_tokens WHERE token = ?', [adminToken]);
+    });
+    expect(JSON.stringify(plan)).toContain('revoked_tokens_token_index');
+    expect((await db.knex('colis').where({ envoi_id: ids.envoi, weight: '0.00' })).length).toBe(1);
     const { user: u, trajets } = await app.seedQueries(carrier.profileId);
     expect((u?.get('compte') as { get(k: string): unknown }).get('role')).toBeTruthy();
     expect((trajets[0]!.get('reservations') as unknown[]).length).toBe(2);
@@ -114,7 +125,7 @@ describe.each(kinds)('the platform app on a database billettigue created (%s)', 
     await app.logout(again!);
     expect((await json<unknown[]>(['tokens', 'list'])).data).toHaveLength(2);
     expect((await cli(['maintenance', 'check'])).code).toBe(0);
-  });
+  }, 240_000); // some 40 runs of the binary: minutes on a loaded 2-core machine
 });
 
 describe.each(kinds)("billettigue's demo data read by the app's models (%s)", (kind) => {

@@ -8,6 +8,7 @@ import { run, runJson } from './helpers/cli.js';
 import { dbState, dropHelpers, dumpedString, fillAll, helperDatabases, notRestoreAudit, reconnect, start, stockDump, type DbState } from './backup-fixtures.js';
 import { readManifest, sealManifest, serializeManifest } from '../src/backup/manifest.js';
 import { rollback, migrateLatest } from '../src/db/migrator.js';
+import { breakData as breakLiveData, withLive } from './faults/support/outcome.js';
 
 const dirOf = (db: TestDb) => path.join(db.dir, 'backups');
 const ls = (dir: string) => (existsSync(dir) ? readdirSync(dir).sort() : []);
@@ -36,23 +37,9 @@ describe.each(testedKinds())('restore on %s', (kind) => {
       await k.destroy();
     }
   }
-  async function withKnex<T>(fn: (k: Knex) => Promise<T>): Promise<T> {
-    if (kind === 'mysql') return fn(db.knex);
-    const k = await reconnect(db);
-    try {
-      return await fn(k);
-    } finally {
-      await k.destroy();
-    }
-  }
+  const withKnex = <T>(fn: (k: Knex) => Promise<T>) => withLive(db, fn);
   /** Changes the data so a restore has something to undo. */
-  async function breakData(): Promise<void> {
-    await withKnex(async (k) => {
-      await k('paiements').where('id', '>', 10).delete();
-      await k('comptes').update({ status: 'deleted', updated_at: '2030-01-01 00:00:00' });
-      await k('audit_log').insert({ actor: 'vandal', action: 'oops', created_at: '2030-01-01 00:00:00' });
-    });
-  }
+  const breakData = () => breakLiveData(db);
   const restore = (args: string[], env?: Record<string, string>) => run(['restore', ...args, '--dir', dirOf(db)], { url: db.url, env });
 
   beforeAll(async () => {

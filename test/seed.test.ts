@@ -5,6 +5,7 @@
  * bad flags) without changing anything.
  */
 import { createHash } from 'node:crypto';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Knex } from 'knex';
@@ -141,9 +142,18 @@ describe.each(testedKinds())('seed demo on %s', (kind) => {
     expect(await tableCounts(a.knex, TABLES)).toEqual(before);
   });
 
-  it('--fresh --yes replaces the data', async () => {
-    const r = await runJson<SeedJson>(['seed', 'demo', '--scale', 'tiny', '--random-seed', '7', '--fresh', '--yes'], { url: a.url });
+  it('--fresh --yes takes a safety backup of what it empties, then replaces the data', async () => {
+    const before = await tableCounts(a.knex, DEMO_TABLES);
+    const dir = path.join(a.dir, 'fresh-safety');
+    const r = await runJson<SeedJson & { safety_backup: string }>(['seed', 'demo', '--scale', 'tiny', '--random-seed', '7', '--fresh', '--yes', '--dir', dir], { url: a.url });
     expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/safety backup: .*safety_backup_/);
+    expect(path.dirname(r.data.safety_backup)).toBe(dir);
+    expect(statSync(r.data.safety_backup).mode & 0o777).toBe(0o600);
+    const saved = readManifest(r.data.safety_backup)!;
+    for (const t of DEMO_TABLES) expect(saved.tables.find((x) => x.name === t)?.rows, t).toBe(before[t]);
+    const verify = await run(['backup', 'verify', r.data.safety_backup], { url: a.url });
+    expect(verify.code, verify.stderr).toBe(0);
     expect(r.data.total_rows).toBeGreaterThan(800);
     expect(r.data.total_rows).toBeLessThan(1200);
     expect((await tableCounts(a.knex, ['comptes'])).comptes).toBe(r.data.tables.find((t) => t.table === 'comptes')!.rows);
@@ -152,7 +162,7 @@ describe.each(testedKinds())('seed demo on %s', (kind) => {
   });
 
   it('refuses a database holding other accounts unless --yes, then adds demo data beside them', async () => {
-    const other = await runJson<SeedJson>(['seed', 'demo', '--scale', 'tiny', '--random-seed', '8', '--fresh', '--yes'], { url: b.url });
+    const other = await runJson<SeedJson>(['seed', 'demo', '--scale', 'tiny', '--random-seed', '8', '--fresh', '--yes', '--no-safety-backup'], { url: b.url });
     expect(other.code, other.stderr).toBe(0);
     const demoSums = await checksums(b.knex);
     // A different seed gives different data.
@@ -185,7 +195,7 @@ describe.each(testedKinds())('seed demo on %s', (kind) => {
     expect(refused.stderr).toMatch(/production mode.*--yes/);
     expect((await inspectForDemo(b.knex)).rows).toEqual(state.rows);
 
-    const r = await runJson<SeedJson>(['--yes', 'seed', 'demo', '--scale', 'tiny', '--fresh'], { url: b.url, env: { BILLETTIGUE_ENV: 'production' } });
+    const r = await runJson<SeedJson>(['--yes', 'seed', 'demo', '--scale', 'tiny', '--fresh', '--no-safety-backup'], { url: b.url, env: { BILLETTIGUE_ENV: 'production' } });
     expect(r.code, r.stderr).toBe(0);
     expect(r.data.demo_password).toBeUndefined();
     expect(r.stderr).not.toContain(DEMO_PASSWORD);
@@ -225,12 +235,12 @@ describe.each(testedKinds())('seed demo on %s', (kind) => {
     const before = await tableCounts(b.knex, TABLES);
     // (The plan's own refusals are unit-tested in seed-generator.test.ts; these prove the wiring.)
     for (const args of [['--scale', 'huge'], ['--trajets', '10', '--reservations', '100000'], ['--now', 'yesterday-ish']]) {
-      const r = await run(['seed', 'demo', ...args, '--fresh', '--yes'], { url: b.url });
+      const r = await run(['seed', 'demo', ...args, '--fresh', '--yes', '--no-safety-backup'], { url: b.url });
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
       expect(r.stderr).toMatch(/^error: /);
     }
     // Colis rates that would overflow shipping_cost: refused before --fresh empties anything.
-    const rates = await run(['seed', 'demo', '--scale', 'tiny', '--fresh', '--yes'], { url: b.url, env: { BILLETTIGUE_COLIS_PER_KG: '5000000' } });
+    const rates = await run(['seed', 'demo', '--scale', 'tiny', '--fresh', '--yes', '--no-safety-backup'], { url: b.url, env: { BILLETTIGUE_COLIS_PER_KG: '5000000' } });
     expect(rates.code, rates.stderr).toBe(2);
     expect(rates.stderr).toMatch(/^error: a colis of .* kg would cost more than 99999999\.99.*BILLETTIGUE_COLIS_PER_KG\n$/);
     expect(await tableCounts(b.knex, TABLES)).toEqual(before);
@@ -238,7 +248,7 @@ describe.each(testedKinds())('seed demo on %s', (kind) => {
 
   if (kind === 'mysql') {
     it('falls back to multi-row INSERTs (forced here) and says which path ran', async () => {
-      const r = await runJson<SeedJson>(['seed', 'demo', '--scale', 'tiny', '--random-seed', '7', '--fresh', '--yes'], {
+      const r = await runJson<SeedJson>(['seed', 'demo', '--scale', 'tiny', '--random-seed', '7', '--fresh', '--yes', '--no-safety-backup'], {
         url: b.url,
         env: { BILLETTIGUE_SEED_LOADER: 'insert' },
       });
@@ -270,5 +280,6 @@ describe('the same --random-seed gives the same data on every engine', () => {
     } finally {
       for (const d of dbs) await d.drop();
     }
-  });
+    // Three small seeds and three backups, one after the other: ~30 s alone, minutes on a busy machine.
+  }, 300_000);
 });

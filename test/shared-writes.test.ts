@@ -11,6 +11,7 @@ import { insertId, rawRows } from '../src/db/dialect.js';
 import { tokenHash } from '../src/domain/tokens.js';
 import { makeAccount } from './accounts-fixtures.js';
 import { toDbTime } from '../src/db/values.js';
+import { postgresSchemaText } from './platform/snapshot.js';
 
 const TABLES = ['colis', 'colis_archive', 'revoked_tokens'];
 
@@ -22,31 +23,13 @@ async function schemaText(knex: Knex, kind: string): Promise<Record<string, stri
       const [row] = await rawRows<Record<string, string>>(knex, 'SHOW CREATE TABLE ??', [t]);
       out[t] = row!['Create Table']!.replace(/ AUTO_INCREMENT=\d+/, '');
     } else if (kind === 'postgres') {
-      out[t] = await postgresSchemaText(knex, t);
+      out[t] = await postgresSchemaText(knex, t, true);
     } else {
       const rows = await rawRows<{ sql: string }>(knex, "SELECT sql FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL ORDER BY type DESC, name", [t]);
       out[t] = rows.map((r) => r.sql).join(';\n');
     }
   }
   return out;
-}
-
-/**
- * A PostgreSQL table's definition from the catalog: columns, constraints, indexes. Columns are
- * listed by name: PostgreSQL cannot move a column, so one that down re-creates comes back last.
- */
-async function postgresSchemaText(knex: Knex, table: string): Promise<string> {
-  const cols = await rawRows<{ d: string }>(
-    knex,
-    `select a.attname || ' ' || format_type(a.atttypid, a.atttypmod) || case when a.attnotnull then ' not null' else '' end
-            || coalesce(' default ' || pg_get_expr(d.adbin, d.adrelid), '') || case when a.attgenerated <> '' then ' generated' else '' end as d
-       from pg_attribute a left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
-      where a.attrelid = ?::regclass and a.attnum > 0 and not a.attisdropped order by a.attname`,
-    [table],
-  );
-  const cons = await rawRows<{ d: string }>(knex, 'select conname || \' \' || pg_get_constraintdef(oid) as d from pg_constraint where conrelid = ?::regclass order by conname', [table]);
-  const idx = await rawRows<{ d: string }>(knex, 'select indexdef as d from pg_indexes where tablename = ? order by indexname', [table]);
-  return [...cols, ...cons, ...idx].map((r) => r.d).join(';\n');
 }
 
 describe.each(testedKinds())('migration 800 (shared writes) on %s', (kind) => {

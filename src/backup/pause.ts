@@ -10,12 +10,16 @@
  * before COMMIT), restore:swapped (just after the swap, before the final checks), mutate (a
  * mutating command connected, its schema checked, before its transaction starts: a barrier that
  * lets a test start many writers at the same instant), mutate:commit (its work done inside the
- * transaction, before COMMIT: a test can write the same rows elsewhere meanwhile).
+ * transaction, before COMMIT: a test can write the same rows elsewhere meanwhile), seed:load (seed
+ * demo: the plan made, --fresh done, no row loaded), seed:table (seed demo: a table committed; other
+ * lanes keep loading), archive:commit (maintenance archive: a batch copied and deleted inside its
+ * transaction, before COMMIT), archive:batch (maintenance archive: a batch committed, the next not
+ * started).
  * Unset in production: `pauseAt` is then a no-op.
  */
 import { existsSync } from 'node:fs';
 
-export type PausePhase = 'backup:snapshot' | 'backup:data' | 'restore:load' | 'restore:swap' | 'restore:commit' | 'restore:swapped' | 'mutate' | 'mutate:commit';
+export type PausePhase = 'backup:snapshot' | 'backup:data' | 'restore:load' | 'restore:swap' | 'restore:commit' | 'restore:swapped' | 'mutate' | 'mutate:commit' | 'seed:load' | 'seed:table' | 'archive:commit' | 'archive:batch';
 
 export async function pauseAt(phase: PausePhase, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const wanted = env.BILLETTIGUE_TEST_PAUSE_AT;

@@ -82,6 +82,8 @@ export async function prepareRestore(file: string, target: DbTarget): Promise<Pr
   if (kind !== target.kind) {
     throw new InvalidInput(`this is a ${engineFor(kind).label} backup and the target ${target.display} is ${engineFor(target.kind).label}: restore it into the same kind of database`);
   }
+  // A user who could not make the staging copy is told before a safety backup is taken.
+  await (await backupEngine(target.kind)).checkRestoreRights?.(target);
   let behind: string[] = [];
   if (manifest) {
     const m = await migrationCheck(manifest.migrations);

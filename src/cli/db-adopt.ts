@@ -146,6 +146,7 @@ async function undo(ctx: Ctx, knex: Knex, opts: AdoptOpts): Promise<void> {
     ctx.ui.line(`adopted ${check.baseline.adopted_at || '(interrupted)'}; ${check.changes} change(s) to remove, newest first:`);
     for (const c of [...(rec?.changes ?? [])].reverse()) ctx.ui.line(`  - ${c.summary}${c.state === 'done' ? '' : ' (interrupted)'}`);
   }
+  for (const k of check.kept) ctx.ui.warn(k);
   if (ctx.dryRun) {
     if (ctx.ui.json) ctx.ui.printJson({ target: target.display, dry_run: true, undone: false, changes: rec?.changes ?? [] });
     ctx.ui.info('dry run: nothing changed');
@@ -225,7 +226,7 @@ function renderTable(ctx: Ctx, t: TableReport): void {
   }
   for (const c of t.checks) {
     const v = c.violations;
-    if (c.action === 'none') line(`  ${'ok'.padEnd(12)} check ${c.name}`);
+    if (c.action === 'none') line(`  ${'ok'.padEnd(12)} check ${c.name}${c.note ? `  — ${c.note}` : ''}`);
     else if (c.action === 'add') line(`  ${'add'.padEnd(12)} check ${c.name}: ${c.predicate}`);
     else line(`  ${'SKIP'.padEnd(12)} check ${c.name}: ${c.predicate}  — ${v!.count} row(s) break it: ids ${v!.ids.join(', ')}${v!.count > v!.ids.length ? ', …' : ''}`);
   }

@@ -22,7 +22,7 @@ Examples:
   );
 
   db.command('create')
-    .description('create the database if it does not exist (MySQL) or the embedded file (SQLite)')
+    .description('create the database if it does not exist (MySQL, PostgreSQL) or the embedded file (SQLite)')
     .addHelpText('after', `\nExamples:\n  $ billettigue db create\n  $ billettigue --db mysql://root@127.0.0.1:3306/billettigue db create`)
     .action(action(createDb));
 

@@ -8,13 +8,18 @@ import { Unavailable } from '../domain/errors.js';
 
 export function register(doctor: Command): void {
   doctor
-    .description('check the target, connection, server, migrations, schema drift, time zone, sql_mode and, on a Galera cluster, the node')
+    .description('check the target, connection, server, migrations, schema drift, time zone, sql_mode (MySQL) or encoding, extensions and accent folding (PostgreSQL) and, on a Galera cluster, the node')
     .addHelpText('after', `
 Exit code 0 when healthy, 5 when not. On a Galera cluster node: the cluster's size and component,
 this node's state (unhealthy unless Synced in the primary component) and wsrep_sync_wait.
+On PostgreSQL: the server version (13 or later), time zone, encoding and
+collation, the extensions (installed; unaccent, citext, pg_trgm available or
+not) and which accent folding bt_fold() does (unaccent, or the Unicode NFD
+fallback and why).
 Examples:
   $ billettigue doctor
-  $ billettigue --db mysql://root@127.0.0.1:3306/billettigue doctor --json`)
+  $ billettigue --db mysql://root@127.0.0.1:3306/billettigue doctor --json
+  $ billettigue --db postgres://postgres@localhost:5432/billettigue doctor`)
     .action(action(run));
 }
 

@@ -45,7 +45,7 @@ export async function buildProgram(args: string[], errorUi: () => Ui, options: {
   const program = new Command('billettigue')
     .description('Administration tool of the Billettigue platform (trajets, reservations, envois, backups).')
     .option('-V, --version', 'print the version, build, Node and (with a target) the server version: same as `billettigue version`')
-    .option('--db <url>', 'database URL: mysql://user:pass@host:3306/name or sqlite:path/file.sqlite3')
+    .option('--db <url>', 'database URL: mysql://user:pass@host:3306/name, postgres://user:pass@host:5432/name or sqlite:path/file.sqlite3')
     .option('--json', 'machine-readable output: one JSON document on stdout, errors as JSON on stderr (same as -o json)')
     .option('-o, --output <format>', 'table (default on a terminal), tsv (default when piped), csv or json')
     .option('--wide', 'tables: every column, nothing truncated')

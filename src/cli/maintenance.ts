@@ -116,6 +116,7 @@ async function purgeTokensCmd(ctx: Ctx, opts: { batchSize: number }): Promise<vo
 
 async function archiveCmd(ctx: Ctx, opts: { olderThan?: string; batchSize: number }): Promise<void> {
   const { parseCutoff, planArchive, archiveOlderThan } = await import('../domain/archive.js');
+  const { pauseAt } = await import('../backup/pause.js');
   if (opts.olderThan === undefined) {
     throw new InvalidInput('archive needs --older-than DURATION (e.g. 18mo, 2y, 90d, 6w), or the `restore` verb');
   }
@@ -152,7 +153,11 @@ async function archiveCmd(ctx: Ctx, opts: { olderThan?: string; batchSize: numbe
     cutoff,
     batchSize: opts.batchSize,
     actor: ctx.actor,
-    onBatch: (t) => progress.update(t.reservations + t.envois),
+    onBatch: async (t) => {
+      progress.update(t.reservations + t.envois);
+      await pauseAt('archive:batch');
+    },
+    beforeCommit: () => pauseAt('archive:commit'),
   });
   progress.done();
   const seconds = (Date.now() - started) / 1000;

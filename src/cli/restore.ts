@@ -275,5 +275,5 @@ async function undoCmd(ctx: Ctx, _opts: RestoreOpts): Promise<void> {
   const r = await undoRestore(target, { onStep: (s) => ctx.ui.info(s), onWarning: (w) => ctx.ui.warn(w) }, lock);
   await auditRestore(ctx, 'restore.undo', { from: r.from, kept_as: r.keptAs, tables: r.tables.length });
   if (ctx.ui.json) return ctx.ui.printJson({ target: target.display, from: r.from, kept_as: r.keptAs, tables: r.tables });
-  ctx.ui.success(`put back ${r.tables.length} tables from ${r.from}; what was live is kept as ${r.keptAs}`);
+  ctx.ui.success(`put back ${r.tables.length} tables from ${r.from}; ${r.keptAs ? `what was live is kept as ${r.keptAs}` : 'nothing was live (nothing to redo)'}`);
 }

@@ -30,7 +30,9 @@ Examples:
     .option('--envois <n>', 'parcel shipments (1 to 5 colis each)', parseNonNegativeInt('--envois'))
     .option('--random-seed <s>', 'any text; the same seed gives the same database (default "1")')
     .option('--now <date>', 'reference time the data is generated around: YYYY-MM-DD, an ISO time, or "today" (default 2026-11-25)')
-    .option('--fresh', 'empty the data tables first (asks; --yes without a terminal)')
+    .option('--fresh', 'empty the data tables first (asks; --yes without a terminal; takes a safety backup)')
+    .option('--dir <dir>', 'where the safety backup of --fresh goes (default ./backups)')
+    .option('--no-safety-backup', 'with --fresh: do not back up the rows it empties')
     .option('--dry-run', 'check the database and show the plan; write nothing')
     .addHelpText(
       'after',
@@ -38,7 +40,9 @@ Examples:
 Demo accounts have emails at @demo.billettigue.test and share one password, printed at the end
 (never in production mode: NODE_ENV or BILLETTIGUE_ENV = production, where seeding needs --yes and
 the password is random and not shown). A database holding other accounts is refused unless --yes;
-one already holding demo data needs --fresh. The same --random-seed and --now give the same rows.
+one already holding demo data needs --fresh, which asks, then takes a safety backup
+(safety_backup_<time> in --dir; restore it with \`billettigue restore FILE\`) before emptying anything.
+The same --random-seed and --now give the same rows.
 MySQL/MariaDB loads with LOAD DATA LOCAL INFILE when the server allows it, multi-row INSERTs
 otherwise (BILLETTIGUE_SEED_LOADER=insert forces them); PostgreSQL with COPY FROM STDIN; SQLite
 with prepared multi-row INSERTs.
@@ -70,6 +74,8 @@ interface DemoOpts {
   randomSeed?: string;
   now?: string;
   fresh?: boolean;
+  dir?: string;
+  safetyBackup: boolean;
   dryRun?: boolean;
 }
 
@@ -91,6 +97,7 @@ async function demo(ctx: Ctx, opts: DemoOpts): Promise<void> {
   const { DEMO_TABLES } = await import('../domain/demo/generator.js');
   const domain = await import('../domain/demo/seed.js');
   const { BULK_PATH_LABEL } = await import('../db/bulk.js');
+  const { pauseAt } = await import('../backup/pause.js');
 
   const demoPlan = plan.makePlan(opts.scale, {
     accounts: opts.accounts,
@@ -151,7 +158,7 @@ async function demo(ctx: Ctx, opts: DemoOpts): Promise<void> {
   const what = `${formatCount(demoPlan.accounts)} accounts, ${formatCount(demoPlan.transporteurs)} transporteurs, ${formatCount(demoPlan.admins)} admins, ${formatCount(demoPlan.trajets)} trajets, ${formatCount(demoPlan.reservations)} reservations, ${formatCount(demoPlan.envois)} envois (≈ ${formatCount(estimate)} rows)`;
 
   if (ctx.dryRun) {
-    ctx.ui.info(`dry run: would ${opts.fresh && existing > 0 ? `empty ${existing} rows, then ` : ''}generate ${what} with random seed "${randomSeed}" around ${reference.toISOString()}; nothing was written`);
+    ctx.ui.info(`dry run: would ${opts.fresh && existing > 0 ? `${opts.safetyBackup ? 'take a safety backup, ' : ''}empty ${formatCount(existing)} rows, then ` : ''}generate ${what} with random seed "${randomSeed}" around ${reference.toISOString()}; nothing was written`);
     if (ctx.ui.json) {
       ctx.ui.printJson({
         target: target.display,
@@ -167,6 +174,7 @@ async function demo(ctx: Ctx, opts: DemoOpts): Promise<void> {
     return;
   }
 
+  let safety: string | null = null;
   if (opts.fresh && existing > 0) {
     const question =
       state.otherAccounts > 0
@@ -174,6 +182,11 @@ async function demo(ctx: Ctx, opts: DemoOpts): Promise<void> {
         : `empty the 11 data tables of ${target.display} (${existing} rows of demo data) and seed again?`;
     if (state.otherAccounts > 0) await ctx.confirmByName(question);
     else await ctx.confirm(question);
+    // Emptying is a destruction like a rollback: the rows go into a safety backup first.
+    if (opts.safetyBackup) {
+      const { takeSafetyBackup } = await import('./safety.js');
+      safety = await takeSafetyBackup(ctx, opts.dir);
+    } else ctx.ui.warn('no safety backup (--no-safety-backup): the emptied rows cannot be brought back');
   }
 
   const passwordHash = await hashing;
@@ -195,7 +208,7 @@ async function demo(ctx: Ctx, opts: DemoOpts): Promise<void> {
       kept = undefined;
     }
   });
-  ctx.onInterrupt(() => interruptedSeed({ fresh: Boolean(opts.fresh), emptied, existing, started: Boolean(load.running), kept, again: rerunCommand() }));
+  ctx.onInterrupt(() => interruptedSeed({ fresh: Boolean(opts.fresh), emptied, existing, started: Boolean(load.running), kept, again: rerunCommand(), safety }));
 
   if (opts.fresh && existing > 0) {
     await domain.emptyDemoTables(knex);
@@ -222,9 +235,10 @@ async function demo(ctx: Ctx, opts: DemoOpts): Promise<void> {
       signal: stop.signal,
     },
     {
-      onPlan: (counts, path) => {
+      onPlan: async (counts, path) => {
         ctx.ui.info(`loader: ${BULK_PATH_LABEL[path]}`);
         bar = ctx.ui.progress('seeding', Object.values(counts).reduce((a, b) => a + b, 0));
+        await pauseAt('seed:load');
       },
       onProgress: (table, done) => {
         progress.set(table, done);
@@ -232,9 +246,10 @@ async function demo(ctx: Ctx, opts: DemoOpts): Promise<void> {
         for (const n of progress.values()) sum += n;
         bar?.update(sum);
       },
-      onTableDone: (table, rows, seconds) => {
+      onTableDone: async (table, rows, seconds) => {
         progress.set(table, rows);
         bar?.note?.(`  ${table.padEnd(16)} ${formatCount(rows).padStart(11)} rows  ${seconds.toFixed(2)} s`);
+        await pauseAt('seed:table');
       },
     },
   );
@@ -277,6 +292,7 @@ async function demo(ctx: Ctx, opts: DemoOpts): Promise<void> {
       connections: result.lanes,
       fallback_reason: result.fallbackReason,
       fresh: Boolean(opts.fresh),
+      safety_backup: safety,
       tables,
       total_rows: result.totalRows,
       seconds: round2(result.seconds),
@@ -315,21 +331,23 @@ function rerunCommand(): string {
 }
 
 /** What an interrupted `seed demo` left, exactly, and how to finish. */
-function interruptedSeed(s: { fresh: boolean; emptied: boolean; existing: number; started: boolean; kept?: Array<[string, number]>; again: string }): string {
+function interruptedSeed(s: { fresh: boolean; emptied: boolean; existing: number; started: boolean; kept?: Array<[string, number]>; again: string; safety: string | null }): string {
+  const saved = s.safety ? `, saved in ${s.safety}` : '';
+  const orBack = s.safety ? `, or put the old rows back with \`billettigue restore ${s.safety}\`` : '';
   if (!s.started) {
     return s.emptied
-      ? `interrupted after emptying the data tables (${formatCount(s.existing)} rows removed) and before loading anything: the tables are empty; seed again with \`${s.again}\``
+      ? `interrupted after emptying the data tables (${formatCount(s.existing)} rows removed${saved}) and before loading anything: the tables are empty; seed again with \`${s.again}\`${orBack}`
       : 'interrupted before anything was written: nothing was changed';
   }
-  const before = s.emptied ? `the data tables were emptied (${formatCount(s.existing)} rows removed), then ` : '';
+  const before = s.emptied ? `the data tables were emptied (${formatCount(s.existing)} rows removed${saved}), then ` : '';
   if (!s.kept) {
-    return `interrupted: ${before}the load stopped part-way (the open batches were rolled back; the committed ones stay): the database holds partial demo data; finish with \`${s.again}\``;
+    return `interrupted: ${before}the load stopped part-way (the open batches were rolled back; the committed ones stay): the database holds partial demo data; finish with \`${s.again}\`${orBack}`;
   }
   const loaded = s.kept.filter(([, n]) => n > 0).map(([t, n]) => `${t} ${formatCount(n)}`);
   const empty = s.kept.filter(([, n]) => n === 0).map(([t]) => t);
   return (
     `interrupted: ${before}the load stopped part-way; the open batches were rolled back, the committed ones stay: ` +
     `${loaded.length ? `kept ${loaded.join(', ')}` : 'no row kept'}${empty.length ? `; empty: ${empty.join(', ')}` : ''}. ` +
-    `This is partial demo data (\`billettigue maintenance check\` reports it; a plain \`seed demo\` refuses it): finish with \`${s.again}\``
+    `This is partial demo data (\`billettigue maintenance check\` reports it; a plain \`seed demo\` refuses it): finish with \`${s.again}\`${orBack}`
   );
 }

@@ -95,6 +95,18 @@ export function translateDbError(err: unknown, what?: string): unknown {
       code: 'out_of_range',
     });
   }
+  if (classOf(err) === 'bad_character') {
+    return new InvalidInput(`${prefix}a text value holds a character the database cannot store (${driverText(err).replace(/^.* - /, '')}): remove it (a NUL byte, for one)`, {
+      cause: err,
+      code: 'bad_character',
+    });
+  }
+  if (classOf(err) === 'bad_value') {
+    return new InvalidInput(`${prefix}the column's type refuses this value (${driverText(err).replace(/^.* - /, '')}): an enumerated type of the platform app lacks it (docs/platform.md, PostgreSQL)`, {
+      cause: err,
+      code: 'bad_value',
+    });
+  }
   if (classOf(err) === 'not_ready') return nodeNotReady(err);
   if (isConnectionLost(err)) return lostConnection(err);
   if (isMissingTable(err)) {

@@ -11,7 +11,7 @@ export type TypeFamily = 'integer' | 'boolean' | 'decimal' | 'float' | 'string' 
 
 export interface LiveColumn {
   name: string;
-  /** Declared type, lower case, as the database prints it: `int(11)`, `varchar(255)`, `float`. */
+  /** Declared type, lower case, as the database prints it: `int(11)`, `varchar(255)`, `float`, `timestamp with time zone`. */
   type: string;
   family: TypeFamily;
   /** Characters of a string column (null: unbounded or not a string). */
@@ -24,6 +24,8 @@ export interface LiveColumn {
   collation: string | null;
   generated: boolean;
   primaryKey: boolean;
+  /** The labels of an enumerated type (PostgreSQL's `enum_<table>_<column>` types), in order. */
+  values?: string[];
 }
 
 export interface LiveIndex {

@@ -7,11 +7,11 @@
  * the name would pass MySQL's 64-character limit):
  *   bt_restore_<db>_<stamp>   staging database a restore loads into       (leftover when no restore runs)
  *   bt_verify_<db>_<stamp>    scratch database of `backup verify --deep`  (leftover when no restore runs)
- *   bt_undo_<db>_<stamp>      the tables the last restore replaced, kept for `restore --undo` (not a leftover)
+ *   bt_undo_<db>_<stamp>      the tables the last restore replaced, kept for `restore --undo` (a leftover only when incomplete: src/backup/swap-check.ts)
  * SQLite (files beside the database file):
  *   <file>.bt_restore_<stamp>[-journal|-wal|-shm]   staging file (leftover)
  *   <file>.bt_restore.lock                          restore lock, leftover when its process is gone
- *   <file>.bt_undo_<stamp>                          the replaced file, for `restore --undo` (not a leftover)
+ *   <file>.bt_undo_<stamp>                          the replaced file, for `restore --undo` (leftover when damaged or empty)
  * Backups: `.NAME.tmp-PID-RAND` temp files in the backup folder (leftover when PID is gone).
  */
 import { createHash } from 'node:crypto';

@@ -56,6 +56,16 @@ export type ArchiveTable = (typeof ARCHIVE_TABLES)[number];
 export const PRODUCT_TABLES = [...SEED_TABLES, 'audit_log', ...ARCHIVE_TABLES] as const;
 export type ProductTable = (typeof PRODUCT_TABLES)[number];
 
+/**
+ * The columns searched accent- and case-insensitively (`whereFolded`): their indexes are on the
+ * folded value where the engine folds with a function (PostgreSQL's `bt_fold(column)`, built by
+ * the migrations with `folded()`; adoption adds the same indexes).
+ */
+export const FOLDED_COLUMNS: Readonly<Record<string, readonly string[]>> = {
+  trajets: ['departure_city', 'arrival_city'],
+  zones_desservies: ['city_name'],
+};
+
 /** Knex's own bookkeeping tables. */
 export const KNEX_TABLES = ['knex_migrations', 'knex_migrations_lock'] as const;
 

@@ -251,7 +251,7 @@ export interface ArchiveOptions {
   /** The moment written to archived_at (default: now). */
   archivedAt?: Date;
   /** After each committed batch, with the totals so far. */
-  onBatch?: (totals: ArchiveTotals) => void;
+  onBatch?: (totals: ArchiveTotals) => Promise<void> | void;
   /**
    * Test hook: called inside each batch's transaction after the copy and delete, before commit.
    * Throwing there simulates a crash mid-batch.
@@ -316,7 +316,7 @@ export async function archiveOlderThan(db: Knex, options: ArchiveOptions): Promi
         totals.envois += batch.envois;
         totals.colis += batch.colis;
         totals.batches += 1;
-        options.onBatch?.({ ...totals });
+        await options.onBatch?.({ ...totals });
       }
       if (batch.exhausted) break;
     }
@@ -355,10 +355,13 @@ async function mustExist(trx: Knex.Transaction, table: string, id: number | null
 }
 
 async function copyBack(trx: Knex.Transaction, table: LiveTable, whereColumn: string, id: number): Promise<void> {
-  const cols = ARCHIVED_COLUMNS[table];
-  const colList = cols.map(() => '??').join(', ');
+  // Through bound values, not INSERT … SELECT: PostgreSQL does not cast the archive's varchar into
+  // an enumerated type (an adopted platform's statuses) in an INSERT … SELECT, but it does cast a
+  // value sent as a parameter. One record and its children: a few rows.
+  const rows = (await trx(`${table}_archive`).where(whereColumn, id).select(ARCHIVED_COLUMNS[table])) as Array<Record<string, unknown>>;
+  if (rows.length === 0) return;
   try {
-    await trx.raw(`insert into ?? (${colList}) select ${colList} from ?? where ?? = ?`, [table, ...cols, ...cols, `${table}_archive`, whereColumn, id]);
+    await trx(table).insert(rows);
   } catch (err) {
     if (isDuplicateKey(err)) {
       throw new Conflict(`cannot restore: a live ${table} row already has the id of the archived one (check with \`billettigue maintenance check\`)`, {

@@ -18,6 +18,8 @@ import { makeTransporteur, makeUtilisateur } from '../envois-fixtures.js';
 import { hoursFromNow } from '../helpers/bookings.js';
 import { run } from '../helpers/cli.js';
 import { isConnectionLost, lostConnection, translateDbError } from '../../src/db/errors.js';
+import { dateFlags, type VerbSpec } from './support/commands.js';
+import { IMPOSSIBLE_DATES } from './support/fuzz-values.js';
 import { createTestDb, tableChecksums, testedKinds, withServer, type TestDb } from '../helpers/db.js';
 
 /** Ends, on the server, the one session of `database` that has a transaction open; returns how many it ended. */
@@ -119,5 +121,73 @@ describe('what a lost connection means for the change', () => {
   it('outside a transaction it claims nothing about a change', () => {
     const e = translateDbError(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' })) as Error;
     expect(e.message).toMatch(/^the connection to the database was lost \(read ECONNRESET\): check that the database server is up/);
+  });
+});
+
+/**
+ * Impossible dates (2026-02-30 read as 2026-03-02 by JavaScript's Date) in every flag that takes a
+ * date, found by walking the command tree: exit 2, one line naming the flag and the value,
+ * nothing changed. Parsing does not depend on the engine: SQLite runs every date; MariaDB and
+ * PostgreSQL one date per flag (the flags that reach the database before parsing would show there).
+ */
+describe.each(testedKinds())('impossible dates in every date flag on %s', (kind) => {
+  let db: TestDb;
+  let carrier: string;
+  let trajet: number;
+  beforeAll(async () => {
+    db = await createTestDb(kind);
+    const c = await makeTransporteur(db.knex, { companyType: 'mixte' });
+    carrier = c.email;
+    trajet = (await createTrajet(db.knex, { transporteur: c.compteId, from: 'Paris', to: 'Lyon', departure: hoursFromNow(48), priceCents: 1990, seats: 4 })).id;
+  });
+  afterAll(async () => db?.drop());
+
+  /** What the other mandatory flags and the arguments of a verb need so that the date is reached. */
+  const others = (verb: VerbSpec, flag: string): string[] => {
+    const valid: Record<string, string> = { '--transporteur': carrier, '--from': 'Paris', '--to': 'Lyon', '--departure': '2027-01-10T08:00:00Z', '--price': '12.50', '--seats': '3' };
+    const args = verb.args.filter((a) => a.required).map(() => String(trajet));
+    const flags = verb.flags.filter((f) => f.mandatory && f.long !== flag).flatMap((f) => [f.long, valid[f.long] ?? 'x']);
+    return [...args, ...flags];
+  };
+
+  it('finds the date flags of the issue, and more', async () => {
+    const names = (await dateFlags()).map(({ verb, flag }) => `${verb.name} ${flag.long}`);
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'tokens purge --expired-before',
+        'maintenance archive --older-than',
+        'seed demo --now',
+        'accounts list --created-since',
+        'envois list --since',
+        'audit list --since',
+        'trajets create --departure',
+        'trajets list --between',
+      ]),
+    );
+  });
+
+  it('every date flag refuses every impossible date: exit 2, one line, nothing changed', async () => {
+    const before = await tableChecksums(db.knex);
+    const dates = kind === 'sqlite' ? IMPOSSIBLE_DATES : IMPOSSIBLE_DATES.slice(0, 1);
+    const cases = (await dateFlags()).flatMap(({ verb, flag }) =>
+      dates.map((date) => {
+        const value = flag.variadic ? [date, '2027-01-01'] : [date];
+        return { label: `${verb.name} ${flag.long} ${date}`, date, flag: flag.long, args: [...verb.path, ...others(verb, flag.long), flag.long, ...value, '--yes'] };
+      }),
+    );
+    const failures: string[] = [];
+    for (let i = 0; i < cases.length; i += 8) {
+      await Promise.all(
+        cases.slice(i, i + 8).map(async (c) => {
+          const r = await run(c.args, { url: db.url });
+          const errors = r.stderr.split('\n').filter((l) => l.startsWith('error:'));
+          const ok = r.code === 2 && errors.length === 1 && errors[0]!.includes(c.flag) && errors[0]!.includes(c.date) && !/^\s+at /m.test(r.stderr);
+          if (!ok) failures.push(`${c.label}: exit ${r.code}, ${r.stderr.trim()}`);
+        }),
+      );
+    }
+    expect(failures).toEqual([]);
+    expect(cases.length).toBeGreaterThanOrEqual(dates.length * 10);
+    expect(await tableChecksums(db.knex)).toEqual(before);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * A platform database for the adoption tests: on MariaDB built by Sequelize itself
+ * A platform database for the adoption tests: on MariaDB and PostgreSQL built by Sequelize itself
  * (`sequelize.sync()`, then a few of the app's own writes), on SQLite from the DDL Sequelize
  * writes there (test/platform/sqlite-schema.ts). `server` puts it on another MariaDB server (the
  * cluster tests pass a Galera node's URL).
@@ -13,7 +13,7 @@ import { SEQUELIZE_SQLITE_DDL, fillSqlitePlatform } from './sqlite-schema.js';
 
 const DAY = 86_400_000;
 
-export async function platformDb(kind: 'mysql' | 'sqlite', fill = true, server?: string): Promise<{ db: TestDb; app: PlatformApp | null; seq: Sequelize | null }> {
+export async function platformDb(kind: 'mysql' | 'postgres' | 'sqlite', fill = true, server?: string): Promise<{ db: TestDb; app: PlatformApp | null; seq: Sequelize | null }> {
   const db = await createTestDb(kind, { migrate: false, serverDefaults: true, server });
   if (kind === 'sqlite') {
     const raw = knexFactory({ client: 'better-sqlite3', connection: { filename: db.target.kind === 'sqlite' ? db.target.filename : '' }, useNullAsDefault: true });

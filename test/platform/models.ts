@@ -5,9 +5,10 @@
  * billettigue created, and on one `sequelize.sync()` built (the platform's "day one").
  *
  * Written as the platform's developers would write it, not after billettigue's schema: no
- * token_hash, no CHECKs, Sequelize's own types (signed INT, VARCHAR(255), TINYINT(1), DATETIME).
- * MariaDB only: Sequelize on SQLite needs the `sqlite3` native package, which this repository does
- * not install (billettigue uses better-sqlite3).
+ * token_hash, no CHECKs, Sequelize's own types (MariaDB: signed INT, VARCHAR(255), TINYINT(1),
+ * DATETIME; PostgreSQL: SERIAL, varchar(255), boolean, timestamptz, enum types). MariaDB and
+ * PostgreSQL only: Sequelize on SQLite needs the `sqlite3` native package, which this repository
+ * does not install (billettigue uses better-sqlite3).
  */
 import { DataTypes, Model, Sequelize, type ModelStatic } from 'sequelize';
 
@@ -37,22 +38,29 @@ export interface Platform {
   RevokedToken: ModelStatic<Model>;
 }
 
-/** `mysql://user:pass@host:port/db` → a Sequelize instance on it (UTC, quiet). */
+/** `mysql://…/db` or `postgres://…/db` → a Sequelize instance on it (UTC, quiet). */
 export function platformSequelize(url: string): Sequelize {
+  const postgres = /^postgres(ql)?:/.test(url);
   return new Sequelize(url.replace(/^mariadb:/, 'mysql:'), {
-    dialect: 'mysql',
+    dialect: postgres ? 'postgres' : 'mysql',
     logging: false,
     timezone: '+00:00',
     pool: { max: 2, min: 0 },
   });
 }
 
+/**
+ * The app's models. On PostgreSQL the platform's developers declare the statuses and types as
+ * `DataTypes.ENUM` (Sequelize makes a type `enum_<table>_<column>` for each), as Sequelize apps
+ * on PostgreSQL commonly do; on MySQL/MariaDB they are the seed's VARCHARs with `isIn`.
+ */
 export function definePlatform(sequelize: Sequelize): Platform {
+  const enums = sequelize.getDialect() === 'postgres';
   const opts = (tableName: string, extra: Record<string, unknown> = {}) => ({ tableName, underscored: true, timestamps: true, ...extra });
   const id = { type: DataTypes.INTEGER, primaryKey: true, autoIncrement: true };
   const fk = (allowNull = false) => ({ type: DataTypes.INTEGER, allowNull });
   const status = (values: string[], defaultValue: string, len?: number) => ({
-    type: len ? DataTypes.STRING(len) : DataTypes.STRING,
+    type: enums ? DataTypes.ENUM(...values) : len ? DataTypes.STRING(len) : DataTypes.STRING,
     allowNull: false,
     defaultValue,
     validate: { isIn: [values] },

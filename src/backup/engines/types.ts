@@ -41,7 +41,8 @@ export interface RestoreReport {
 
 export interface UndoReport {
   from: string;
-  keptAs: string;
+  /** Where what was live went (null when nothing was live: there is nothing to redo). */
+  keptAs: string | null;
   tables: string[];
 }
 
@@ -100,6 +101,8 @@ export interface BackupEngine {
   describeUndo(target: DbTarget): Promise<string | null>;
   /** Does the live database hold any table (is a safety backup worth taking)? */
   liveHasTables(target: DbTarget): Promise<boolean>;
+  /** Refuses (exit 5, naming what to grant) a restore this user could not carry out; nothing is changed. */
+  checkRestoreRights?(target: DbTarget): Promise<void>;
   /** Restoring into a database that does not exist yet: create it (true when created). */
   ensureDatabase(target: DbTarget): Promise<boolean>;
   /** The same target pointing at a staging copy (a database name or a file path). */

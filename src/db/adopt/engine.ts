@@ -1,10 +1,8 @@
 /**
  * What adoption asks of an engine (src/db/engines/<engine>/adopt.ts): how to quote, add an index,
- * add CHECKs, give the app's revoked tokens their lookup, and run its own kinds of op. Everything
- * else in adoption (src/db/adopt/) is the same on every engine. A PostgreSQL engine would add:
- * ALTER TABLE … ADD CONSTRAINT … CHECK, token_hash GENERATED ALWAYS AS (encode(sha256(token::bytea),
- * 'hex')) STORED with a UNIQUE index and an index on token, transactional DDL; and its
- * introspection of information_schema/pg_catalog (src/db/engines/<engine>/introspect.ts).
+ * add CHECKs, give the app's revoked tokens their lookup, create the functions its queries call,
+ * and run its own kinds of op. Everything else in adoption (src/db/adopt/) is the same on every
+ * engine, which is described by its introspection (src/db/engines/<engine>/introspect.ts).
  */
 import type { Knex } from 'knex';
 import { engineOf } from '../engines/index.js';
@@ -23,6 +21,24 @@ export interface AdoptEngine {
   /** The collation billettigue's own tables use (null: the engine has none to compare). */
   collation: string | null;
   createIndex(table: string, name: string, columns: string[], unique: boolean): Change;
+  /**
+   * An index key of `column` as the engine's introspection reports it (`key`) and as SQL (`sql`):
+   * PostgreSQL indexes the searched cities on `bt_fold(column)`. Absent: the column itself.
+   */
+  indexKey?(table: string, column: string): { key: string; sql: string };
+  /**
+   * A CHECK predicate of the expected model (SQLite's knex writes it, `backquoted` names) as this
+   * engine evaluates it on `table`. Absent: as written.
+   */
+  checkPredicate?(table: LiveTable, predicate: string): string;
+  /**
+   * The database functions billettigue's queries call, when missing (PostgreSQL: bt_fold). They
+   * are created first; an engine with transactional DDL computes the plan with them in place (in a
+   * transaction rolled back afterwards).
+   */
+  schemaFunctions?(db: Knex | Knex.Transaction): Promise<Change[]>;
+  /** What `--undo` will leave in place, and why (for a warning); empty: everything goes. */
+  keptOnUndo?(db: Knex | Knex.Transaction): Promise<string[]>;
   /** One change adding every CHECK given to the table. */
   addChecks(db: Knex | Knex.Transaction, table: LiveTable, checks: Array<{ name: string; predicate: string }>): Promise<Change>;
   /**
@@ -39,6 +55,12 @@ export interface AdoptEngine {
   keyLines?(db: Knex | Knex.Transaction, table: string): Promise<string[]>;
   /** DDL runs inside a transaction (SQLite, PostgreSQL): each change commits with its record. */
   transactionalDdl: boolean;
+  /**
+   * Statements that open each change's transaction (PostgreSQL: a lock timeout, so that a change
+   * waiting behind a long transaction of the app fails, and adoption is undone, instead of
+   * queueing every write of the app behind its lock).
+   */
+  stepSettings?: string[];
   /** The error of an inverse whose change never ran (no such index, column, table). */
   missingObject(err: unknown): boolean;
   /**

@@ -92,9 +92,10 @@ export interface ProductTableDdl {
 /**
  * The DDL of billettigue's own tables (every table the migrations create beyond the seed's 12),
  * for the engine of `knex`, with each CHECK's predicate as the migrations leave it in the end
- * (a later migration may have changed it, e.g. colis_archive's weight rule in migration 800).
+ * (a later migration may have changed it, e.g. colis_archive's weight rule in migration 800),
+ * written by `predicate` for the live engine (the expected model's are SQLite's, `backquoted`).
  */
-export async function productTablesDdl(knex: Knex): Promise<ProductTableDdl[]> {
+export async function productTablesDdl(knex: Knex, predicate: (table: string, sql: string) => string = (_t, sql) => sql): Promise<ProductTableDdl[]> {
   const { knownMigrations, loadMigration } = await import('../migrator.js');
   const expected = await expectedModel();
   const seed = new Set<string>(SEED_TABLES);
@@ -114,7 +115,7 @@ export async function productTablesDdl(knex: Knex): Promise<ProductTableDdl[]> {
       let text = sql;
       if (/^create table/i.test(sql)) {
         for (const c of expected.get(table)?.checks ?? []) {
-          if (new RegExp(`constraint\\s+[\`"]?${c.name}[\`"]?\\s+check`, 'i').test(text)) text = withCheck(text, c.name, c.predicate);
+          if (new RegExp(`constraint\\s+[\`"]?${c.name}[\`"]?\\s+check`, 'i').test(text)) text = withCheck(text, c.name, predicate(table, c.predicate));
         }
       }
       entry.statements.push(text);

@@ -3,6 +3,7 @@
  * types, its own indexes, no CHECKs) compared table by table, column by column with what
  * billettigue expects (src/db/adopt/expected.ts), and the additive changes that would make
  * billettigue at home there without touching a row:
+ *   0. the database functions billettigue's queries call (PostgreSQL: bt_fold);
  *   1. billettigue's own tables (audit_log, the archives), from the migrations' own DDL;
  *   2. the seed's and the CLI's indexes the app lacks (a UNIQUE one only if the rows are unique);
  *   3. each CHECK whose rule every existing row satisfies (the others are skipped, with the rows);
@@ -16,7 +17,7 @@ import { ADOPTION_TABLE, KNEX_TABLES, SEED_TABLES } from '../schema.js';
 import { rawRows } from '../dialect.js';
 import { adoptEngine, type AdoptEngine, type Change } from './engine.js';
 import { expectedModel, productTablesDdl } from './expected.js';
-import type { Op } from './ops.js';
+import { runOp, type Op } from './ops.js';
 
 export type Verdict = 'ok' | 'differs' | 'missing' | 'incompatible' | 'extra';
 
@@ -44,6 +45,8 @@ export interface CheckReport {
   action: 'none' | 'add' | 'skip';
   /** Rows that break the rule (count, and the first ids). */
   violations: { count: number; ids: number[] } | null;
+  /** Why nothing is needed although the constraint is absent (an enum type enforces the rule). */
+  note: string | null;
 }
 
 export interface ForeignKeyReport {
@@ -67,7 +70,7 @@ export interface TableReport {
 }
 
 export interface Step {
-  kind: 'table' | 'index' | 'check' | 'token' | 'baseline';
+  kind: 'function' | 'table' | 'index' | 'check' | 'token' | 'baseline';
   table: string;
   summary: string;
   forward: Op;
@@ -126,7 +129,23 @@ function sameDefault(a: string | null, b: string | null): boolean {
   return norm(a) === norm(b);
 }
 
-function columnReport(want: LiveColumn | undefined, live: LiveColumn | undefined, table: LiveTable | undefined, engine: AdoptEngine): ColumnReport {
+/** A CHECK of the form `column in ('a', 'b')` (NULL allowed or not): its column and values. */
+function inListRule(predicate: string): { column: string; values: string[] } | null {
+  const m = /^(?:[`"]?(\w+)[`"]? is null or )?[`"]?(\w+)[`"]? in \((.*)\)$/is.exec(predicate);
+  if (!m || (m[1] && m[1] !== m[2])) return null;
+  return { column: m[2]!, values: [...m[3]!.matchAll(/'((?:[^']|'')*)'/g)].map((x) => x[1]!.replace(/''/g, "'")) };
+}
+
+/** The values the expected table's CHECKs allow in `column` (null: no such rule). */
+function allowedValues(want: LiveTable, column: string): string[] | null {
+  for (const c of want.checks) {
+    const rule = inListRule(c.predicate);
+    if (rule?.column === column) return rule.values;
+  }
+  return null;
+}
+
+function columnReport(want: LiveColumn | undefined, live: LiveColumn | undefined, table: LiveTable | undefined, engine: AdoptEngine, allowed: string[] | null = null): ColumnReport {
   const name = (want ?? live)!.name;
   if (!live) return { name, expected: describe(want!, true), found: null, verdict: 'missing', notes: ['required by the seed'] };
   if (!want) {
@@ -148,6 +167,11 @@ function columnReport(want: LiveColumn | undefined, live: LiveColumn | undefined
     notes.push(`default ${live.default ?? 'none'} (the seed: ${want.default}; billettigue always writes it)`);
   }
   if (engine.collation && live.collation && table?.collation && live.collation !== table.collation) notes.push(`collation ${live.collation}`);
+  if (live.values) {
+    const refused = (allowed ?? []).filter((v) => !live.values!.includes(v));
+    notes.push(`an enumerated type (${live.values.join(', ')}): billettigue writes its values as text, the type checks them`);
+    if (refused.length) notes.push(`the type lacks ${refused.join(', ')}: billettigue's commands that set ${refused.length > 1 ? 'them' : 'it'} fail until the app's type has ${refused.length > 1 ? 'them' : 'it'}`);
+  }
   return { name, expected: describe(want, true), found: describe(live), verdict: notes.length ? 'differs' : 'ok', notes };
 }
 
@@ -157,9 +181,9 @@ function columnReport(want: LiveColumn | undefined, live: LiveColumn | undefined
  * A live index serves an expected one when it is as unique and leads with the same columns. A
  * trailing primary key column is implied: InnoDB and SQLite keep it in every secondary index.
  */
-function serving(want: LiveIndex, live: LiveTable): LiveIndex | undefined {
+function serving(want: LiveIndex, live: LiveTable, key: (column: string) => string): LiveIndex | undefined {
   const pk = live.columns.filter((c) => c.primaryKey).map((c) => c.name);
-  const cols = !want.unique && pk.length === 1 && want.columns[want.columns.length - 1] === pk[0] ? want.columns.slice(0, -1) : want.columns;
+  const cols = (!want.unique && pk.length === 1 && want.columns[want.columns.length - 1] === pk[0] ? want.columns.slice(0, -1) : want.columns).map(key);
   return live.indexes.find((i) => {
     if (!i.usableForLookup) return false;
     if (want.unique) return i.unique && i.columns.length === cols.length && cols.every((c) => i.columns.includes(c));
@@ -167,12 +191,13 @@ function serving(want: LiveIndex, live: LiveTable): LiveIndex | undefined {
   });
 }
 
-async function duplicateIds(db: Knex | Knex.Transaction, e: AdoptEngine, table: string, columns: string[]): Promise<{ count: number; ids: number[] }> {
+/** Rows sharing their `keys` (SQL: columns or the engine's index expressions) with another row. */
+async function duplicateIds(db: Knex | Knex.Transaction, e: AdoptEngine, table: string, keys: string[]): Promise<{ count: number; ids: number[] }> {
   const t = e.quote(table);
-  const cols = columns.map(e.quote).join(', ');
-  const notNull = columns.map((c) => `${e.quote(c)} IS NOT NULL`).join(' AND ');
+  const cols = keys.join(', ');
+  const notNull = keys.map((k) => `${k} IS NOT NULL`).join(' AND ');
   const dup = `SELECT ${cols} FROM ${t} WHERE ${notNull} GROUP BY ${cols} HAVING COUNT(*) > 1`;
-  const where = columns.length === 1 ? `${cols} IN (${dup})` : `(${cols}) IN (${dup})`;
+  const where = keys.length === 1 ? `${cols} IN (${dup})` : `(${cols}) IN (${dup})`;
   const [n] = await rawRows<{ n: number | string }>(db, `SELECT COUNT(*) AS n FROM ${t} WHERE ${where}`);
   const count = Number(n!.n);
   const ids = count ? (await rawRows<{ id: number }>(db, `SELECT id FROM ${t} WHERE ${where} ORDER BY id LIMIT ${LIST_IDS}`)).map((r) => Number(r.id)) : [];
@@ -218,8 +243,31 @@ function textColumn(table: LiveTable | undefined, column: string): boolean {
   return table?.columns.find((c) => c.name === column)?.family === 'text';
 }
 
+class PlanDone extends Error {
+  constructor(readonly plan: AdoptionPlan) {
+    super('plan computed');
+  }
+}
+
 export async function planAdoption(db: Knex): Promise<AdoptionPlan> {
   const engine = await adoptEngine(db);
+  const functions = (await engine.schemaFunctions?.(db)) ?? [];
+  if (functions.length === 0 || !engine.transactionalDdl) return planWith(db, engine, functions);
+  // The checks of rows (a UNIQUE on folded cities) call the functions adoption would create: they
+  // are created in a transaction that is rolled back once the plan is known.
+  try {
+    await db.transaction(async (trx) => {
+      for (const f of functions) await runOp(trx, f.forward);
+      throw new PlanDone(await planWith(trx, engine, functions));
+    });
+  } catch (err) {
+    if (err instanceof PlanDone) return err.plan;
+    throw err;
+  }
+  throw new Error('unreachable: the planning transaction always rolls back');
+}
+
+async function planWith(db: Knex | Knex.Transaction, engine: AdoptEngine, functions: Change[]): Promise<AdoptionPlan> {
   const expected = await expectedModel();
   const live = await introspect(db);
   const blockers: string[] = [];
@@ -227,9 +275,10 @@ export async function planAdoption(db: Knex): Promise<AdoptionPlan> {
   const steps: Step[] = [];
   const tables: TableReport[] = [];
   const step = (kind: Step['kind'], table: string, c: Change) => steps.push({ kind, table, ...c });
+  for (const f of functions) step('function', '', f);
 
   // 1. billettigue's own tables.
-  const productDdl = await productTablesDdl(db);
+  const productDdl = await productTablesDdl(db as Knex, (t, p) => engine.checkPredicate?.(expected.get(t)!, p) ?? p);
   for (const { table, statements } of productDdl) {
     const want = expected.get(table)!;
     const have = live.get(table);
@@ -253,13 +302,15 @@ export async function planAdoption(db: Knex): Promise<AdoptionPlan> {
       continue;
     }
     const columns: ColumnReport[] = [];
-    for (const w of want.columns) columns.push(columnReport(w, have.columns.find((c) => c.name === w.name), have, engine));
+    for (const w of want.columns) columns.push(columnReport(w, have.columns.find((c) => c.name === w.name), have, engine, allowedValues(want, w.name)));
     for (const h of have.columns) {
       if (!want.columns.some((w) => w.name === h.name) && !(name === 'revoked_tokens' && h.name === 'token_hash')) columns.push(columnReport(undefined, h, have, engine));
     }
     for (const c of columns) {
       if (c.verdict === 'missing') blockers.push(`column ${name}.${c.name} is missing`);
       if (c.verdict === 'incompatible') blockers.push(`column ${name}.${c.name}: ${c.notes[0]}`);
+      const lacks = c.notes.find((n) => n.startsWith('the type lacks'));
+      if (lacks) warnings.push(`${name}.${c.name}: ${lacks}`);
       if (c.verdict === 'extra' && c.notes.length > 1) warnings.push(`${name}.${c.name}: ${c.notes[1]}`);
     }
     const report: TableReport = { name, status: 'present', collation: have.collation, columns, indexes: [], checks: [], foreignKeys: foreignKeyReports(want, have), notes: [] };
@@ -269,8 +320,9 @@ export async function planAdoption(db: Knex): Promise<AdoptionPlan> {
     for (const idx of want.indexes) {
       // An index on a TEXT column is the token lookup: the engine's business (step 4).
       if (idx.columns.some((c) => textColumn(want, c))) continue;
-      const found = serving(idx, have);
-      const r: IndexReport = { name: idx.name, columns: idx.columns, unique: idx.unique, found: found?.name ?? null, action: 'none', note: null };
+      const key = (c: string) => engine.indexKey?.(name, c) ?? { key: c, sql: engine.quote(c) };
+      const found = serving(idx, have, (c) => key(c).key);
+      const r: IndexReport = { name: idx.name, columns: idx.columns.map((c) => key(c).key), unique: idx.unique, found: found?.name ?? null, action: 'none', note: null };
       report.indexes.push(r);
       if (found || !usable) continue;
       if (have.indexes.some((i) => i.name === idx.name)) {
@@ -280,7 +332,7 @@ export async function planAdoption(db: Knex): Promise<AdoptionPlan> {
         continue;
       }
       if (idx.unique) {
-        const dup = await duplicateIds(db, engine, name, idx.columns);
+        const dup = await duplicateIds(db, engine, name, idx.columns.map((c) => key(c).sql));
         if (dup.count > 0) {
           r.action = 'skip';
           r.note = `${dup.count} rows share their (${idx.columns.join(', ')}): ids ${dup.ids.join(', ')}${dup.count > dup.ids.length ? ', …' : ''}`;
@@ -293,10 +345,18 @@ export async function planAdoption(db: Knex): Promise<AdoptionPlan> {
     }
 
     const addable: Array<{ name: string; predicate: string }> = [];
-    for (const chk of want.checks) {
-      const r: CheckReport = { name: chk.name, predicate: chk.predicate, action: 'none', violations: null };
+    for (const expectedCheck of want.checks) {
+      const chk = { name: expectedCheck.name, predicate: engine.checkPredicate?.(have, expectedCheck.predicate) ?? expectedCheck.predicate };
+      const r: CheckReport = { name: chk.name, predicate: chk.predicate, action: 'none', violations: null, note: null };
       report.checks.push(r);
       if (have.checks.some((c) => c.name === chk.name) || !usable) continue;
+      // `column in (…)` on an enumerated column whose labels are all allowed: the type is the rule.
+      const rule = inListRule(expectedCheck.predicate);
+      const labels = rule && have.columns.find((c) => c.name === rule.column)?.values;
+      if (rule && labels?.every((l) => rule.values.includes(l))) {
+        r.note = `enforced by the enumerated type of ${rule.column}`;
+        continue;
+      }
       const v = await violatingIds(db, engine, name, chk.predicate);
       r.violations = v;
       if (v.count > 0) {
@@ -310,7 +370,7 @@ export async function planAdoption(db: Knex): Promise<AdoptionPlan> {
     if (addable.length) step('check', name, await engine.addChecks(db, have, addable));
 
     if (name === 'revoked_tokens' && usable) {
-      const dup = await duplicateIds(db, engine, name, ['token']);
+      const dup = await duplicateIds(db, engine, name, [engine.quote('token')]);
       if (dup.count > 0) warnings.push(`revoked_tokens: ${dup.count} rows hold the same token (ids ${dup.ids.join(', ')}): the token lookup is indexed but not UNIQUE`);
       for (const c of engine.tokenLookup(have, dup.count === 0)) step('token', name, c);
     }

@@ -4,15 +4,16 @@
  * inverses newest first and deletes each record as it goes, then the table itself, so an
  * interrupted undo can simply be run again. An adoption that fails half-way undoes what it did and
  * reports the error: the database is as it was.
- * Where DDL is transactional (SQLite) each change runs in one transaction with its record; where
+ * Where DDL is transactional (SQLite, PostgreSQL) each change runs in one transaction with its record; where
  * it commits as it runs (MySQL/MariaDB) the record is written first, marked done after.
  */
 import type { Knex } from 'knex';
-import { listTables } from '../dialect.js';
+import { insertId, listTables } from '../dialect.js';
 import { engineOf } from '../engines/index.js';
 import { toDbTime } from '../values.js';
 import { ADOPTION_TABLE, ARCHIVE_TABLES } from '../schema.js';
 import { Conflict } from '../../domain/errors.js';
+import { isLockWaitTimeout } from '../errors.js';
 import { adoptEngine } from './engine.js';
 import { runOp, type Op } from './ops.js';
 import type { AdoptionPlan, Step } from './plan.js';
@@ -110,7 +111,7 @@ export async function adoptionRecord(db: Db): Promise<AdoptionRecord | null> {
 }
 
 async function record(db: Db, kind: string, table: string, summary: string, forward: unknown, inverse: unknown): Promise<number> {
-  const [id] = (await db(ADOPTION_TABLE).insert({
+  return insertId(db(ADOPTION_TABLE).insert({
     kind,
     table_name: table,
     summary,
@@ -118,8 +119,7 @@ async function record(db: Db, kind: string, table: string, summary: string, forw
     inverse_json: JSON.stringify(inverse),
     state: 'applying',
     applied_at: toDbTime(new Date()),
-  })) as number[];
-  return id!;
+  }));
 }
 
 export interface ApplyOptions {
@@ -135,12 +135,15 @@ export async function applyAdoption(knex: Knex, plan: AdoptionPlan, options: App
   const baseline: Baseline = { adopted_at: new Date().toISOString(), ...options.baseline };
   await record(knex, 'adopted', '', 'adoption baseline', baseline, null);
   const engine = await adoptEngine(knex);
+  let current: Step | undefined;
   try {
     for (const [i, s] of steps.entries()) {
+      current = s;
       if (s.kind === 'index' && engine.keyLines) s.inverse = { keys: { table: s.table, lines: await engine.keyLines(knex, s.table) } };
       if (engine.transactionalDdl) {
         const inTransaction = () =>
           knex.transaction(async (trx) => {
+            for (const sql of engine.stepSettings ?? []) await trx.raw(sql);
             const id = await record(trx, s.kind, s.table, s.summary, s.forward, s.inverse);
             await runOp(trx, s.forward);
             await trx(ADOPTION_TABLE).where('id', id).update({ state: 'done' });
@@ -163,6 +166,12 @@ export async function applyAdoption(knex: Knex, plan: AdoptionPlan, options: App
         { code: 'adoption_failed', cause: err },
       );
     }
+    if (isLockWaitTimeout(err)) {
+      throw new Conflict(
+        `adoption waited too long for a lock on ${current?.table || 'a table'} (${current?.summary}): a transaction of the platform app holds it. What adoption had done is undone; run it again when the app is quieter`,
+        { code: 'adoption_lock_timeout', cause: err },
+      );
+    }
     throw err;
   }
   return steps;
@@ -177,6 +186,7 @@ async function undoChanges(knex: Knex): Promise<number> {
     if (engine.transactionalDdl) {
       const inTransaction = () =>
         knex.transaction(async (trx) => {
+          for (const sql of engine.stepSettings ?? []) await trx.raw(sql);
           await runOp(trx, inverse);
           await trx(ADOPTION_TABLE).where('id', r.id).del();
         });
@@ -194,6 +204,8 @@ async function undoChanges(knex: Knex): Promise<number> {
 export interface UndoCheck {
   baseline: Baseline;
   changes: number;
+  /** What undoing will leave in place, and why. */
+  kept: string[];
 }
 
 /**
@@ -224,7 +236,8 @@ export async function checkUndo(knex: Knex): Promise<UndoCheck> {
       );
     }
   }
-  return { baseline: rec.baseline, changes: rec.changes.length };
+  const kept = rec.changes.some((c) => c.kind === 'function') ? ((await (await adoptEngine(knex)).keptOnUndo?.(knex)) ?? []) : [];
+  return { baseline: rec.baseline, changes: rec.changes.length, kept };
 }
 
 /** Removes exactly what adoption added. Call checkUndo first. Returns the number of changes undone. */

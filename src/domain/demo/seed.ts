@@ -122,10 +122,10 @@ export const DEFAULT_LANES = 2;
 
 export interface DemoSeedHooks {
   /** Called before the first row (exact counts per table). */
-  onPlan?(counts: Record<DemoTable, number>, path: BulkPath): void;
+  onPlan?(counts: Record<DemoTable, number>, path: BulkPath): Promise<void> | void;
   onTableStart?(table: DemoTable, rows: number): void;
   onProgress?(table: DemoTable, done: number): void;
-  onTableDone?(table: DemoTable, rows: number, seconds: number): void;
+  onTableDone?(table: DemoTable, rows: number, seconds: number): Promise<void> | void;
 }
 
 export interface DemoTableResult {
@@ -183,7 +183,7 @@ export async function runDemoSeed(knex: Knex, input: DemoSeedInput, hooks: DemoS
     // The other lanes use the path the first one settled on (no second probe, no second fallback).
     for (let i = 1; i < lanes; i++) loaders.push(await openBulkLoader(knex, { mysqlPath: first.path === 'insert' ? 'insert' : 'load-data', batchRows: input.batchRows }));
     const counts = gen.counts();
-    hooks.onPlan?.(counts, first.path);
+    await hooks.onPlan?.(counts, first.path);
     const jobs = new Map(gen.jobs().map((j) => [j.table as DemoTable, j]));
     const order = scheduleOrder(counts);
     const done = new Set<DemoTable>();
@@ -243,7 +243,7 @@ async function loadOne(loader: BulkLoader, job: BulkJob, hooks: DemoSeedHooks): 
   const rows = await loader.load(job, (n) => hooks.onProgress?.(table, n));
   const seconds = (performance.now() - s) / 1000;
   if (rows !== job.rows) throw new Error(`${table}: generated ${rows} rows, planned ${job.rows}`);
-  hooks.onTableDone?.(table, rows, seconds);
+  await hooks.onTableDone?.(table, rows, seconds);
   return { table, rows, seconds };
 }
 

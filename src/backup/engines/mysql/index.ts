@@ -122,6 +122,9 @@ export const mysqlBackup: BackupEngine = {
         // A deep verify still running (anywhere in a cluster) holds its scratch database's lock.
         else if (helperOf(d.name, VERIFY_PREFIX, t.database) && !(await rules.lockHeld(conn, verifyLockName(d.name)))) found.push({ kind: 'database', name: d.name });
       }
+      // An undo set whose swap never filled it (killed, refused) would put back nothing.
+      const { undoCandidatesMysql } = await import('./restore.js');
+      for (const u of await undoCandidatesMysql(conn, t.database)) if (u.problems.length) found.push({ kind: 'database', name: u.name });
       const tables = await rows<{ name: string }>(
         conn,
         "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = ? AND (table_name LIKE 'bt\\_restore\\_%' OR table_name LIKE 'bt\\_old\\_%' OR table_name LIKE 'bt\\_verify\\_%') ORDER BY table_name",

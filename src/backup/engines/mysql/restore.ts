@@ -21,6 +21,7 @@ import { loadBackupMysql, loadDumpMysql } from './load.js';
 import type { EngineRestoreOptions, RestoreHooks, RestoreLock, RestoreReport, UndoReport } from '../types.js';
 import { rulesOf } from './rules.js';
 import { pauseAt } from '../../pause.js';
+import { assertUnchanged, expectedStaging, pickUndo, UNDO_CONTENTS, undoProblems, type TableCounts, type UndoCandidate } from '../../swap-check.js';
 
 export type MysqlRestoreOptions = EngineRestoreOptions & { target: MysqlTarget };
 
@@ -31,6 +32,47 @@ async function baseTables(conn: RawConnection, database: string): Promise<string
     [database],
   );
   return r.map((x) => x.name);
+}
+
+/** Row counts of a database's base tables (helper tables such as an undo set's record left out). */
+async function countTables(conn: RawConnection, database: string): Promise<TableCounts> {
+  const out: TableCounts = new Map();
+  for (const t of await baseTables(conn, database)) {
+    if (t === UNDO_CONTENTS) continue;
+    const [c] = await rows<{ n: number | string }>(conn, `SELECT COUNT(*) AS n FROM ${quoteId(database)}.${quoteId(t)}`);
+    out.set(t, Number(c?.n));
+  }
+  return out;
+}
+
+/**
+ * Creates an undo database recording the tables about to be moved into it, before the RENAME
+ * that moves them: a RENAME that never happens (killed, refused) leaves a set that says so.
+ */
+async function createUndoSet(conn: RawConnection, name: string, like: string, tables: string[]): Promise<void> {
+  await createLike(conn, name, like);
+  await run(conn, `CREATE TABLE ${quoteId(name)}.${quoteId(UNDO_CONTENTS)} (name VARCHAR(64) NOT NULL PRIMARY KEY) ENGINE=InnoDB`);
+  await run(conn, `INSERT INTO ${quoteId(name)}.${quoteId(UNDO_CONTENTS)} (name) VALUES ${tables.map(() => '(?)').join(', ')}`, tables);
+}
+
+/** The tables an undo set holds and the ones it recorded (null: a set made before the record). */
+async function undoContents(conn: RawConnection, name: string): Promise<{ present: string[]; recorded: string[] | null }> {
+  const all = await baseTables(conn, name);
+  const recorded = all.includes(UNDO_CONTENTS)
+    ? (await rows<{ name: string }>(conn, `SELECT name FROM ${quoteId(name)}.${quoteId(UNDO_CONTENTS)} ORDER BY name`)).map((r) => r.name)
+    : null;
+  return { present: all.filter((t) => t !== UNDO_CONTENTS), recorded };
+}
+
+/** Every undo database of `live`, newest first, with why it could not be put back. */
+export async function undoCandidatesMysql(conn: RawConnection, live: string): Promise<UndoCandidate[]> {
+  const dbs = await rows<{ name: string }>(conn, "SELECT schema_name AS name FROM information_schema.schemata WHERE schema_name LIKE 'bt\\_undo\\_%' ORDER BY schema_name DESC");
+  const out: UndoCandidate[] = [];
+  for (const d of dbs.map((x) => x.name).filter((n) => helperOf(n, UNDO_PREFIX, live))) {
+    const c = await undoContents(conn, d);
+    out.push({ name: d, problems: undoProblems(c.recorded, c.present) });
+  }
+  return out;
 }
 
 async function createLike(conn: RawConnection, name: string, like: string): Promise<void> {
@@ -120,6 +162,14 @@ function translateRenameError(err: unknown): unknown {
   if (e?.errno === 1205 || e?.errno === 4031) {
     return new Conflict('the live tables stayed locked by other sessions (long transactions?) for 30 s: nothing was swapped; retry when they are done', { code: 'tables_busy', cause: err });
   }
+  if (e?.errno === 1146) {
+    // A table of the move list vanished between the last check and the RENAME: MySQL refused the
+    // whole statement, so nothing moved.
+    return new IntegrityError(`a table to swap disappeared just before the swap (${e.sqlMessage ?? 'no such table'}): nothing was swapped, the live database is as it was`, {
+      code: 'staging_changed',
+      cause: err,
+    });
+  }
   if (e?.errno === 1435) {
     return new Conflict('a table has triggers, which MySQL cannot move between databases: drop the triggers first', { code: 'triggers', cause: err });
   }
@@ -157,7 +207,9 @@ export async function restoreMysql(o: MysqlRestoreOptions): Promise<RestoreRepor
       onConnection: (c) => loaders.push(c),
     });
     const migrationsApplied = await o.migrateUp(load.migrations, staging);
-    const stagingTables = await baseTables(admin, staging);
+    // What the swap moves in: the verified tables, never whatever the staging database holds then.
+    const expected = expectedStaging(o.manifest, load.tables, await countTables(admin, staging), migrationsApplied);
+    const stagingTables = [...expected.keys()];
     const liveTables = (await baseTables(admin, live)).filter((t) => !isLeftoverName(t));
     const full = !o.manifest || o.manifest.scope === 'full';
     const moveOut = full ? liveTables : liveTables.filter((t) => stagingTables.includes(t));
@@ -185,11 +237,16 @@ export async function restoreMysql(o: MysqlRestoreOptions): Promise<RestoreRepor
     // would abort them there), and make sure the lock is still ours.
     await rulesOf(admin).beforeSwap(admin, o.target, live, o.hooks.onStep, o.hooks.onWarning);
     await o.lock?.assertHeld?.();
-    undo = helperDatabase(UNDO_PREFIX, live);
-    await createLike(admin, undo, live);
+    // The second line of defence after the restore lock: the staging database must still be
+    // exactly what was verified (someone may have dropped or changed it meanwhile).
+    assertUnchanged(expected, await countTables(admin, staging), `the staging database ${staging}`);
+    if (moveOut.length) {
+      undo = helperDatabase(UNDO_PREFIX, live);
+      await createUndoSet(admin, undo, live, moveOut);
+    }
     const before = await tableIds(admin, staging);
     const pairs: Array<[string, string, string, string]> = [
-      ...moveOut.map((t): [string, string, string, string] => [live, t, undo!, t]),
+      ...(undo ? moveOut.map((t): [string, string, string, string] => [live, t, undo!, t]) : []),
       ...stagingTables.map((t): [string, string, string, string] => [staging, t, live, t]),
     ];
     o.hooks.onStep?.(`swapping ${stagingTables.length} tables in (one RENAME TABLE)`);
@@ -209,13 +266,18 @@ export async function restoreMysql(o: MysqlRestoreOptions): Promise<RestoreRepor
     const nowLive = await baseTables(admin, live);
     const problems: string[] = [];
     for (const t of stagingTables) if (!nowLive.includes(t)) problems.push(`${t} missing`);
+    if (undo) {
+      const kept = await undoContents(admin, undo);
+      problems.push(...undoProblems(kept.recorded, kept.present).map((p) => `the undo copy ${undo}: ${p}`));
+    }
     if (before && after) {
       for (const t of stagingTables) if (before.get(t) !== after.get(t)) problems.push(`${t} is not the verified table`);
       postSwapCheck = 'every live table is the verified staging table (same InnoDB table id)';
     } else {
-      for (const t of load.tables) {
-        const [c] = await rows<{ n: number }>(admin, `SELECT COUNT(*) AS n FROM ${quoteId(live)}.${quoteId(t.name)}`);
-        if (Number(c?.n) < t.rows) problems.push(`${t.name} has ${c?.n} rows, expected ${t.rows}`);
+      for (const [t, n] of expected) {
+        if (!nowLive.includes(t)) continue;
+        const [c] = await rows<{ n: number }>(admin, `SELECT COUNT(*) AS n FROM ${quoteId(live)}.${quoteId(t)}`);
+        if (Number(c?.n) < n) problems.push(`${t} has ${c?.n} rows, expected ${n}`);
       }
       postSwapCheck = 'row counts of the live tables';
     }
@@ -247,10 +309,9 @@ export async function restoreMysql(o: MysqlRestoreOptions): Promise<RestoreRepor
   }
 }
 
-/** The newest undo database of `live`, or null. */
+/** The newest undo database of `live` that can be put back, or null (exit 6 when every one is incomplete). */
 export async function findUndoMysql(conn: RawConnection, live: string): Promise<string | null> {
-  const dbs = await rows<{ name: string }>(conn, "SELECT schema_name AS name FROM information_schema.schemata WHERE schema_name LIKE 'bt\\_undo\\_%' ORDER BY schema_name DESC");
-  return dbs.map((d) => d.name).find((n) => helperOf(n, UNDO_PREFIX, live)) ?? null;
+  return pickUndo(await undoCandidatesMysql(conn, live));
 }
 
 export async function undoMigrationsMysql(conn: RawConnection, database: string): Promise<string[]> {
@@ -267,28 +328,36 @@ export async function undoMysql(target: MysqlTarget, checkMigrations: (m: string
     const from = await findUndoMysql(admin, live);
     if (!from) throw new NotFound(`nothing to undo: no previous tables of ${live} are kept (no ${UNDO_PREFIX}${live}_… database)`);
     checkMigrations(await undoMigrationsMysql(admin, from));
-    const undoTables = await baseTables(admin, from);
+    const contents = await undoContents(admin, from);
+    const undoTables = contents.recorded ?? contents.present;
     const liveTables = (await baseTables(admin, live)).filter((t) => !isLeftoverName(t));
     const trig = [...(await triggersOn(admin, live, liveTables)), ...(await triggersOn(admin, from, undoTables))];
     if (trig.length) throw new Conflict(`tables with triggers cannot be swapped: ${trig.join(', ')}`, { code: 'triggers' });
     await rulesOf(admin).beforeSwap(admin, target, live, hooks.onStep, hooks.onWarning);
     await lock?.assertHeld?.();
-    const keptAs = helperDatabase(UNDO_PREFIX, live);
-    await createLike(admin, keptAs, live);
+    // Checked again right before the swap: the set must still hold exactly its recorded tables.
+    const now = await undoContents(admin, from);
+    const problems = undoProblems(now.recorded, now.present);
+    if (problems.length) throw new IntegrityError(`the kept copy ${from} changed (${problems.join('; ')}): nothing was swapped`, { code: 'undo_incomplete' });
+    const keptAs = liveTables.length ? helperDatabase(UNDO_PREFIX, live) : null;
+    if (keptAs) await createUndoSet(admin, keptAs, live, liveTables);
     hooks.onStep?.(`swapping ${undoTables.length} tables back (one RENAME TABLE)`);
     await run(admin, 'SET SESSION lock_wait_timeout = 30');
     try {
       await run(
         admin,
         `RENAME TABLE ${renameList([
-          ...liveTables.map((t): [string, string, string, string] => [live, t, keptAs, t]),
+          ...(keptAs ? liveTables.map((t): [string, string, string, string] => [live, t, keptAs, t]) : []),
           ...undoTables.map((t): [string, string, string, string] => [from, t, live, t]),
         ])}`,
       );
     } catch (err) {
-      await dropDatabase(admin, keptAs).catch(() => undefined);
+      if (keptAs) await dropDatabase(admin, keptAs).catch(() => undefined);
       throw translateRenameError(err);
     }
+    const nowLive = await baseTables(admin, live);
+    const absent = undoTables.filter((t) => !nowLive.includes(t));
+    if (absent.length) throw new IntegrityError(`after the swap ${absent.join(', ')} are not live: check with \`billettigue doctor\``, { code: 'post_swap_mismatch' });
     await dropDatabase(admin, from);
     return { from, keptAs, tables: undoTables };
   } finally {

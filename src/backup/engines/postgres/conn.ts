@@ -8,6 +8,7 @@
 import type pg from 'pg';
 import type { PostgresTarget } from '../../../db/config.js';
 import { postgresConnection, postgresEngine } from '../../../db/engines/postgres/index.js';
+import { Unavailable } from '../../../domain/errors.js';
 
 export type PgSession = pg.Client;
 
@@ -51,6 +52,24 @@ export async function q(conn: PgSession, sql: string, values?: unknown[]): Promi
 
 export async function rows<T>(conn: PgSession, sql: string, values?: unknown[]): Promise<T[]> {
   return (await conn.query(sql, values)).rows as T[];
+}
+
+/** What a user who may create tables in `public` but not schemas in the database (no CREATE on it) must be granted. */
+export function cannotCreateSchema(target: PostgresTarget, what: string, cause?: unknown): Unavailable {
+  return new Unavailable(
+    `${what} needs to create a schema in database "${target.database}", which user "${target.user}" may not: GRANT CREATE ON DATABASE ${qi(target.database)} TO ${qi(target.user)} (or run it as the database's owner)`,
+    { cause, code: 'access_denied' },
+  );
+}
+
+/** CREATE SCHEMA for a staging or scratch copy: "permission denied" becomes what to grant (exit 5). */
+export async function createHelperSchema(conn: PgSession, target: PostgresTarget, name: string, what: string): Promise<void> {
+  try {
+    await q(conn, `CREATE SCHEMA ${qi(name)}`);
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== '42501') throw err;
+    throw cannotCreateSchema(target, what, err);
+  }
 }
 
 /** "name" quoted as PostgreSQL does when it must (always here: the cheap, safe choice). */

@@ -13,17 +13,18 @@
  * Snapshot: the tables are locked IN ACCESS SHARE MODE (no DDL can touch them until the end)
  * before the REPEATABLE READ, READ ONLY transaction takes its snapshot (LOCK takes none), so the
  * definitions written are the ones the rows were read under. The COPY text goes to the file
- * unchanged and, transcoded to the canonical row form (copy-text.ts), into each table's SHA-256.
+ * unchanged and, transcoded to the canonical row form (copy-text.ts), into each table's SHA-256;
+ * the COPY text is read straight off the socket (copy-out.ts).
  */
 import { createHash } from 'node:crypto';
 import type { PostgresTarget } from '../../../db/config.js';
 import { Conflict } from '../../../domain/errors.js';
 import { ChunkBuilder, type GzipWriter } from '../../gzip-pool.js';
 import { pauseAt } from '../../pause.js';
-import { copyStreams } from '../../../db/engines/postgres/copy.js';
 import { trailerLine, type DumpedTable, type DumpHooks, type DumpResultBase } from '../../dump-types.js';
 import { closeQuietly, destroy, openPg, q, qi, ql, rows, type PgSession } from './conn.js';
 import { CopyToCanonical } from './copy-text.js';
+import { copyOut } from './copy-out.js';
 import { describePgObjects, describePgTables, listPgTables, objectsText, postData, postDataText, preData, readSequences, type PgTableSpec } from './catalog.js';
 
 /** Target size of one gzip member. */
@@ -64,22 +65,19 @@ export async function readPgTable(
   spec: { name: string; columns: Array<{ name: string; code: number }>; primaryKey: string[] },
   options: { schema?: string; onData?: (chunk: Buffer) => void | Promise<void>; onRows?: (rows: number) => void } = {},
 ): Promise<PgTableRead> {
-  const { to } = await copyStreams();
   const tr = new CopyToCanonical(Uint8Array.from(spec.columns.map((c) => c.code)));
   const hash = createHash('sha256');
-  const stream = conn.query(to(copyOutSql(spec, options.schema)));
   let reported = 0;
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    tr.write(chunk);
+  const sent = await copyOut(conn, copyOutSql(spec, options.schema), (buf, start, end) => {
+    tr.write(buf, start, end);
     tr.drain(hash);
-    if (options.onData) await options.onData(chunk);
     if (options.onRows && tr.rows - reported >= 16384) {
       reported = tr.rows;
       options.onRows(tr.rows);
     }
-  }
+    return options.onData?.(buf.subarray(start, end));
+  });
   tr.finish();
-  const sent = (stream as unknown as { rowCount: number }).rowCount;
   if (sent !== tr.rows) throw new Error(`COPY of ${spec.name}: the server reported ${sent} rows, ${tr.rows} were read`);
   return { rows: tr.rows, sha256: hash.digest('hex') };
 }

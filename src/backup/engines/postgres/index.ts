@@ -7,7 +7,7 @@ import type { DbTarget, PostgresTarget } from '../../../db/config.js';
 import { helperDatabase, helperOf, restoreLockName, STAGING_PREFIX, VERIFY_PREFIX, type Leftover } from '../../../db/leftovers.js';
 import { Conflict, InvalidInput } from '../../../domain/errors.js';
 import type { BackupEngine } from '../types.js';
-import { closeQuietly, openPg, q, qi, rows, type PgSession } from './conn.js';
+import { cannotCreateSchema, closeQuietly, createHelperSchema, openPg, q, qi, rows, type PgSession } from './conn.js';
 import { MAINTENANCE_DB } from '../../../db/engines/postgres/index.js';
 
 const lockDatabase = MAINTENANCE_DB;
@@ -77,6 +77,13 @@ export const postgresBackup: BackupEngine = {
     return sessionIfExists(t, async (conn) => (await listPgTables(conn, await liveSchema(conn))).length > 0, false);
   },
 
+  async checkRestoreRights(target) {
+    const t = asPg(target);
+    // The staging copy is a schema of the database (a database that does not exist yet is created, and owned).
+    const may = await sessionIfExists(t, async (conn) => (await rows<{ ok: boolean }>(conn, "SELECT has_database_privilege(current_database(), 'CREATE') AS ok"))[0]!.ok, true);
+    if (!may) throw cannotCreateSchema(t, 'a restore');
+  },
+
   async ensureDatabase(target) {
     const t = asPg(target);
     if (!t.database) throw new InvalidInput('no database name in the target: add it to the URL (postgres://…/name) or set DB_NAME');
@@ -101,7 +108,7 @@ export const postgresBackup: BackupEngine = {
     const created: string[] = [];
     try {
       const live = await liveSchema(admin);
-      await q(admin, `CREATE SCHEMA ${qi(scratch)}`);
+      await createHelperSchema(admin, target, scratch, 'backup verify --deep');
       onStep?.(`loading into scratch schema ${scratch}`);
       const r = await loadBackupPg({ target, schema: scratch, live, file, manifest, onStep, outsideForeignKeys: 'skip', created });
       return new Set(r.tables.filter((x) => x.verified).map((x) => x.name));
@@ -153,6 +160,9 @@ export const postgresBackup: BackupEngine = {
       for (const s of schemas) {
         if (helperOf(s.name, STAGING_PREFIX, t.database) || helperOf(s.name, VERIFY_PREFIX, t.database)) found.push({ kind: 'schema', name: s.name });
       }
+      // An undo schema that does not hold what it records would put back nothing (or part).
+      const { undoCandidatesPg } = await import('./restore.js');
+      for (const u of await undoCandidatesPg(conn, t.database)) if (u.problems.length) found.push({ kind: 'schema', name: u.name });
       return found;
     }, []);
   },

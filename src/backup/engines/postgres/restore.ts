@@ -17,13 +17,13 @@
 import type { PostgresTarget } from '../../../db/config.js';
 import { helperDatabase, helperOf, isLeftoverName, STAGING_PREFIX, UNDO_PREFIX } from '../../../db/leftovers.js';
 import { Conflict, IntegrityError, NotFound } from '../../../domain/errors.js';
-import type { Manifest } from '../../manifest.js';
 import { pauseAt } from '../../pause.js';
+import { assertUnchanged, expectedStaging, pickUndo, UNDO_CONTENTS, undoProblems, type TableCounts, type UndoCandidate } from '../../swap-check.js';
 import type { EngineRestoreOptions, LoadedTable, RestoreHooks, RestoreLock, RestoreReport, UndoReport } from '../types.js';
 import { listPgTables } from './catalog.js';
-import { closeQuietly, destroy, openPg, q, qi, rows, type PgSession } from './conn.js';
+import { closeQuietly, createHelperSchema, destroy, openPg, q, qi, rows, type PgSession } from './conn.js';
 import { liveSchema, pgMigrations } from './dump.js';
-import { dropCreated, loadBackupPg, loadDumpPg, type PgLoadResult } from './load.js';
+import { dropCreated, loadBackupPg, loadDumpPg } from './load.js';
 
 export type PgRestoreOptions = EngineRestoreOptions & { target: PostgresTarget };
 
@@ -99,8 +99,49 @@ async function tableOids(conn: PgSession, schema: string): Promise<Map<string, s
   return new Map(r.map((x) => [x.name, x.oid]));
 }
 
+/** Row counts of a schema's tables (an undo set's record left out). */
+async function countTables(conn: PgSession, schema: string): Promise<TableCounts> {
+  const out: TableCounts = new Map();
+  for (const t of (await listPgTables(conn, schema)).map((x) => x.name).sort()) {
+    const [c] = await rows<{ n: string }>(conn, `SELECT count(*)::text AS n FROM ${qi(schema)}.${qi(t)}`);
+    out.set(t, Number(c?.n));
+  }
+  return out;
+}
+
+/** The tables an undo schema holds and the ones it recorded (null: a set made before the record). */
+async function undoContents(conn: PgSession, schema: string): Promise<{ present: string[]; recorded: string[] | null }> {
+  const all = (await listPgTables(conn, schema)).map((t) => t.name);
+  // listPgTables leaves helper names out, the record's among them: look it up by name.
+  const [has] = await rows<{ n: string }>(
+    conn,
+    "SELECT count(*)::text AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind = 'r'",
+    [schema, UNDO_CONTENTS],
+  );
+  const recorded = Number(has?.n) > 0
+    ? (await rows<{ name: string }>(conn, `SELECT name FROM ${qi(schema)}.${qi(UNDO_CONTENTS)} ORDER BY name`)).map((r) => r.name)
+    : null;
+  return { present: all.filter((t) => t !== UNDO_CONTENTS), recorded };
+}
+
+/** Every undo schema of `database`, newest first, with why it could not be put back. */
+export async function undoCandidatesPg(conn: PgSession, database: string): Promise<UndoCandidate[]> {
+  const out: UndoCandidate[] = [];
+  for (const s of await undoSchemas(conn, database)) {
+    const c = await undoContents(conn, s);
+    out.push({ name: s, problems: undoProblems(c.recorded, c.present) });
+  }
+  return out;
+}
+
 function translateSwapError(err: unknown): unknown {
-  const e = err as { code?: string };
+  const e = err as { code?: string; message?: string };
+  if (e?.code === '42P01') {
+    return new IntegrityError(`a table to swap disappeared before the swap (${e.message ?? 'no such table'}): nothing was swapped, the live database is as it was`, {
+      code: 'staging_changed',
+      cause: err,
+    });
+  }
   if (e?.code === '55P03') {
     return new Conflict(`the live tables stayed in use by other sessions (long transactions?) for ${SWAP_LOCK_TIMEOUT}: nothing was swapped; retry when they are done`, {
       code: 'tables_busy',
@@ -113,51 +154,44 @@ function translateSwapError(err: unknown): unknown {
   return err;
 }
 
+interface SwapSteps {
+  /** Called before the tables are locked (a missing table would fail the LOCK): throw to swap nothing. */
+  precheck?: () => Promise<void>;
+  /** Called with every table locked, before anything moves: throw to swap nothing. */
+  verify?: () => Promise<void>;
+  /** Write the undo record (the tables leaving `live`) into the `undo` schema. */
+  record?: boolean;
+  beforeCommit?: () => Promise<void>;
+}
+
 /**
  * Moves tables between schemas in one transaction: `out` leave `live` for `undo` first, then
  * `in` arrive from `from`. Everything or nothing.
  */
-async function swapTables(conn: PgSession, live: string, undo: string, out: string[], from: string, incoming: string[], beforeCommit?: () => Promise<void>): Promise<void> {
+async function swapTables(conn: PgSession, live: string, undo: string, out: string[], from: string, incoming: string[], steps: SwapSteps = {}): Promise<void> {
   await q(conn, 'BEGIN');
   try {
     await q(conn, `SET LOCAL lock_timeout = '${SWAP_LOCK_TIMEOUT}'`);
+    await steps.precheck?.();
     // Locks first, in one statement and a fixed order: fewer chances of a deadlock halfway.
     const all = [...out.map((t) => `${qi(live)}.${qi(t)}`), ...incoming.map((t) => `${qi(from)}.${qi(t)}`)];
     if (all.length) await q(conn, `LOCK TABLE ${all.join(', ')} IN ACCESS EXCLUSIVE MODE`);
-    await q(conn, `CREATE SCHEMA IF NOT EXISTS ${qi(undo)}`);
+    // With the tables locked nothing can change them until COMMIT: the check holds for the swap.
+    await steps.verify?.();
+    if (out.length) {
+      await q(conn, `CREATE SCHEMA IF NOT EXISTS ${qi(undo)}`);
+      if (steps.record) {
+        await q(conn, `CREATE TABLE ${qi(undo)}.${qi(UNDO_CONTENTS)} (name text PRIMARY KEY)`);
+        await q(conn, `INSERT INTO ${qi(undo)}.${qi(UNDO_CONTENTS)} (name) SELECT unnest($1::text[])`, [out]);
+      }
+    }
     for (const t of out) await q(conn, `ALTER TABLE ${qi(live)}.${qi(t)} SET SCHEMA ${qi(undo)}`);
     for (const t of incoming) await q(conn, `ALTER TABLE ${qi(from)}.${qi(t)} SET SCHEMA ${qi(live)}`);
-    await beforeCommit?.();
+    await steps.beforeCommit?.();
     await q(conn, 'COMMIT');
   } catch (err) {
     await q(conn, 'ROLLBACK').catch(() => undefined);
     throw translateSwapError(err);
-  }
-}
-
-/** The staging tables must be exactly the manifest's (names, rows, SHA-256) before they go live. */
-function checkAgainstManifest(manifest: Manifest | null, stagingTables: string[], load: PgLoadResult, migrationsApplied: string[]): void {
-  if (!manifest) return;
-  const want = new Set(manifest.tables.map((t) => t.name));
-  const extra = stagingTables.filter((t) => !want.has(t));
-  // Migrations applied to the staging copy may add tables (and knex's own): those are expected.
-  const unexpected = migrationsApplied.length ? [] : extra;
-  const missing = [...want].filter((t) => !stagingTables.includes(t));
-  const bad = manifest.tables.filter((t) => {
-    const got = load.tables.find((x) => x.name === t.name);
-    return !got || !got.verified || got.rows !== t.rows || got.sha256 !== t.sha256;
-  });
-  if (missing.length || unexpected.length || bad.length) {
-    throw new IntegrityError(
-      `the staging copy is not the backup (${[
-        missing.length ? `missing: ${missing.join(', ')}` : '',
-        unexpected.length ? `unexpected: ${unexpected.join(', ')}` : '',
-        bad.length ? `not matching the manifest: ${bad.map((t) => t.name).join(', ')}` : '',
-      ]
-        .filter(Boolean)
-        .join('; ')}): nothing was swapped`,
-      { code: 'verify_mismatch' },
-    );
   }
 }
 
@@ -182,7 +216,7 @@ export async function restorePostgres(o: PgRestoreOptions): Promise<RestoreRepor
     }
   });
   try {
-    await q(admin, `CREATE SCHEMA ${qi(staging)}`);
+    await createHelperSchema(admin, o.target, staging, 'a restore');
     o.hooks.onStep?.(`loading into staging schema ${staging}`);
     const load = await (o.manifest ? loadBackupPg : loadDumpPg)({
       target: o.target,
@@ -198,7 +232,9 @@ export async function restorePostgres(o: PgRestoreOptions): Promise<RestoreRepor
       created,
     });
     const migrationsApplied = await o.migrateUp(load.migrations, staging);
-    const stagingTables = (await listPgTables(admin, staging)).map((t) => t.name);
+    // What the swap moves in: the verified tables, never whatever the staging schema holds then.
+    const expected = expectedStaging(o.manifest, load.tables, await countTables(admin, staging), migrationsApplied);
+    const stagingTables = [...expected.keys()];
     const liveTables = (await listPgTables(admin, live)).map((t) => t.name).filter((t) => !isLeftoverName(t));
     const full = !o.manifest || o.manifest.scope === 'full';
     const moveOut = full ? liveTables : liveTables.filter((t) => stagingTables.includes(t));
@@ -216,7 +252,6 @@ export async function restorePostgres(o: PgRestoreOptions): Promise<RestoreRepor
         code: 'dependent_objects',
       });
     }
-    checkAgainstManifest(o.manifest, stagingTables, load, migrationsApplied);
     if (o.dryRun) {
       await q(admin, `DROP SCHEMA ${qi(staging)} CASCADE`);
       await dropCreated(o.target, created);
@@ -226,9 +261,19 @@ export async function restorePostgres(o: PgRestoreOptions): Promise<RestoreRepor
     const before = await tableOids(admin, staging);
     await pauseAt('restore:swap');
     await o.lock?.assertHeld?.();
-    undo = helperDatabase(UNDO_PREFIX, o.target.database);
+    undo = moveOut.length ? helperDatabase(UNDO_PREFIX, o.target.database) : null;
     o.hooks.onStep?.(`swapping ${stagingTables.length} tables in (one transaction)`);
-    swapping = swapTables(admin, live, undo, moveOut, staging, stagingTables, () => pauseAt('restore:commit'));
+    swapping = swapTables(admin, live, undo ?? staging, moveOut, staging, stagingTables, {
+      // The second line of defence after the restore lock: the staging schema must still be
+      // exactly what was verified (someone may have dropped or changed it meanwhile).
+      precheck: async () => {
+        const now = (await listPgTables(admin, staging)).map((t) => t.name);
+        assertUnchanged(expected, new Map(now.map((t) => [t, expected.get(t) ?? -1])), `the staging schema ${staging}`);
+      },
+      verify: async () => assertUnchanged(expected, await countTables(admin, staging), `the staging schema ${staging}`),
+      record: true,
+      beforeCommit: () => pauseAt('restore:commit'),
+    });
     await swapping;
     swapped = true;
     await pauseAt('restore:swapped');
@@ -236,8 +281,12 @@ export async function restorePostgres(o: PgRestoreOptions): Promise<RestoreRepor
     // The live tables must now be exactly the verified staging ones (same pg_class oids).
     const after = await tableOids(admin, live);
     const problems = stagingTables.filter((t) => !after.has(t) || after.get(t) !== before.get(t)).map((t) => `${t} is not the verified table`);
+    if (undo) {
+      const kept = await undoContents(admin, undo);
+      problems.push(...undoProblems(kept.recorded, kept.present).map((p) => `the undo copy ${undo}: ${p}`));
+    }
     if (problems.length) {
-      await swapTables(admin, live, staging, stagingTables, undo, moveOut);
+      await swapTables(admin, live, staging, stagingTables, undo ?? staging, moveOut);
       swapped = false;
       throw new IntegrityError(`the swapped-in tables failed the final check (${problems.join('; ')}): the previous tables were put back`, { code: 'post_swap_mismatch' });
     }
@@ -261,6 +310,8 @@ export async function restorePostgres(o: PgRestoreOptions): Promise<RestoreRepor
       for (const c of loaders) destroy(c);
       o.hooks.onStep?.('cleaning up the staging schema');
       if (!(await dropHelperSchema(o.target, staging))) o.hooks.onWarning?.(`the staging schema ${staging} could not be dropped: \`billettigue restore --clean-leftovers --yes\` removes it`);
+      // Swapped back after a failed final check: the undo schema holds only its record.
+      if (undo) await dropHelperSchema(o.target, undo);
       await dropCreated(o.target, created);
       finished = true;
     }
@@ -276,8 +327,9 @@ export async function undoSchemas(conn: PgSession, database: string): Promise<st
   return r.map((x) => x.name).filter((n) => helperOf(n, UNDO_PREFIX, database));
 }
 
+/** The newest undo schema that can be put back, or null (exit 6 when every one is incomplete). */
 export async function findUndoPg(conn: PgSession, database: string): Promise<string | null> {
-  return (await undoSchemas(conn, database))[0] ?? null;
+  return pickUndo(await undoCandidatesPg(conn, database));
 }
 
 /** Swaps the last restore's previous tables back in; what is live now becomes the new undo copy. */
@@ -288,14 +340,21 @@ export async function undoPostgres(target: PostgresTarget, checkMigrations: (m: 
     const from = await findUndoPg(admin, target.database);
     if (!from) throw new NotFound(`nothing to undo: no previous tables of ${target.database} are kept (no ${UNDO_PREFIX}${target.database}_… schema)`);
     checkMigrations(await pgMigrations(admin, from));
-    const undoTables = (await listPgTables(admin, from)).map((t) => t.name);
+    const contents = await undoContents(admin, from);
+    const undoTables = contents.recorded ?? contents.present;
     const liveTables = (await listPgTables(admin, live)).map((t) => t.name).filter((t) => !isLeftoverName(t));
     const views = await dependents(admin, live, liveTables);
     if (views.length) throw new Conflict(`objects depend on the live tables: ${views.join(', ')}; drop them first`, { code: 'dependent_objects' });
-    const keptAs = helperDatabase(UNDO_PREFIX, target.database);
+    const keptAs = liveTables.length ? helperDatabase(UNDO_PREFIX, target.database) : null;
     await lock?.assertHeld?.();
     hooks.onStep?.(`swapping ${undoTables.length} tables back (one transaction)`);
-    await swapTables(admin, live, keptAs, liveTables, from, undoTables);
+    // Before and under the swap's locks: the set must still hold exactly its recorded tables.
+    const stillComplete = async () => {
+      const now = await undoContents(admin, from);
+      const problems = undoProblems(now.recorded, now.present);
+      if (problems.length) throw new IntegrityError(`the kept copy ${from} changed (${problems.join('; ')}): nothing was swapped`, { code: 'undo_incomplete' });
+    };
+    await swapTables(admin, live, keptAs ?? from, liveTables, from, undoTables, { precheck: stillComplete, verify: stillComplete, record: true });
     await q(admin, `DROP SCHEMA ${qi(from)} CASCADE`);
     return { from, keptAs, tables: undoTables };
   } finally {

@@ -39,7 +39,7 @@ export const sqliteBackup: BackupEngine = {
 
   async describeUndo(target) {
     const { findUndoSqlite } = await import('./restore.js');
-    const f = findUndoSqlite(asSqlite(target).filename);
+    const f = await findUndoSqlite(asSqlite(target).filename);
     return f ? path.basename(f) : null;
   },
 
@@ -124,6 +124,9 @@ export const sqliteBackup: BackupEngine = {
       const staleLock = rest === 'bt_restore.lock' && !options.holdingLock;
       if (rest.startsWith(STAGING_PREFIX) || rest.startsWith('bt_old_') || staleLock) found.push({ kind: 'file', name: f, path: path.join(dir, f) });
     }
+    // A kept file that is damaged or empty (a copy cut short) would put back nothing.
+    const { undoCandidatesSqlite } = await import('./restore.js');
+    for (const u of await undoCandidatesSqlite(t.filename)) if (u.problems.length) found.push({ kind: 'file', name: u.name, path: path.join(dir, u.name) });
     return found;
   },
 

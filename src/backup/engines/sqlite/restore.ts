@@ -20,6 +20,7 @@ import { fsyncDir, removeQuietly } from '../../files.js';
 import type { Manifest } from '../../manifest.js';
 import type { EngineRestoreOptions, LoadedTable, RestoreHooks, RestoreReport, UndoReport } from '../types.js';
 import { pauseAt } from '../../pause.js';
+import { assertUnchanged, expectedStaging, pickUndo, type TableCounts, type UndoCandidate } from '../../swap-check.js';
 import { openDecompressed, readSection } from '../../reader.js';
 import { classifyStatement, splitStatements } from '../../sql-split.js';
 import { describeSqliteTables, hashSqliteTable, openSqlite, sqliteIdent, sqliteMigrations, sqliteSequences } from './dump.js';
@@ -196,6 +197,41 @@ export async function swapSqliteFile(live: string, replacement: string, keepAs: 
   for (const s of SIDE_FILES) removeQuietly(live + s);
 }
 
+/** Row counts of every table of a database file. */
+async function countTables(file: string): Promise<TableCounts> {
+  const db = await openSqlite(file, { readonly: true });
+  try {
+    const out: TableCounts = new Map();
+    for (const t of describeSqliteTables(db)) out.set(t.name, Number((db.prepare(`SELECT COUNT(*) AS n FROM ${sqliteIdent(t.name)}`).get() as { n: number }).n));
+    return out;
+  } finally {
+    db.close();
+  }
+}
+
+/** Why a kept file cannot be put back (empty: it can): unreadable, damaged, or holding no table. */
+async function undoFileProblems(file: string): Promise<string[]> {
+  try {
+    const db = await openSqlite(file, { readonly: true });
+    try {
+      const ok = String(db.pragma('quick_check', { simple: true }));
+      if (ok !== 'ok') return [`it fails quick_check (${ok})`];
+      return describeSqliteTables(db).length ? [] : ['it holds no table'];
+    } finally {
+      db.close();
+    }
+  } catch (err) {
+    return [`it is not a readable database (${(err as Error).message})`];
+  }
+}
+
+/** Every kept file of `live`, newest first, with why it could not be put back. */
+export async function undoCandidatesSqlite(live: string): Promise<UndoCandidate[]> {
+  const out: UndoCandidate[] = [];
+  for (const f of undoFiles(live).reverse()) out.push({ name: path.basename(f), problems: await undoFileProblems(f) });
+  return out;
+}
+
 function undoFiles(live: string): string[] {
   const dir = path.dirname(live);
   const base = path.basename(live);
@@ -233,6 +269,11 @@ export async function restoreSqlite(o: SqliteRestoreOptions): Promise<RestoreRep
       db.pragma('journal_mode = DELETE');
       db.close();
     }
+    // What the swap puts live: the verified file as it is now (a partial backup's staging file
+    // also holds the live tables it does not replace).
+    const counted = await countTables(staging);
+    expectedStaging(o.manifest, tables, partial ? new Map([...counted].filter(([t]) => o.manifest!.tables.some((m) => m.name === t))) : counted, migrationsApplied);
+    const expected = counted;
     const liveTables = existsSync(live) ? await liveTableNames(live) : [];
     const movedAside = partial ? [] : liveTables.filter((t) => !tables.some((x) => x.name === t));
     if (o.dryRun) {
@@ -243,6 +284,14 @@ export async function restoreSqlite(o: SqliteRestoreOptions): Promise<RestoreRep
     fsyncFile(staging);
     const ino = statSync(staging).ino;
     await pauseAt('restore:swap');
+    // The second line of defence after the restore lock: the staging file must still be the
+    // verified one, holding what was verified.
+    if (!existsSync(staging) || statSync(staging).ino !== ino) {
+      throw new IntegrityError(`the staging file ${path.basename(staging)} was removed or replaced after it was verified: nothing was swapped, the live database is as it was`, {
+        code: 'staging_changed',
+      });
+    }
+    assertUnchanged(expected, await countTables(staging), `the staging file ${path.basename(staging)}`);
     const undo = `${live}.${UNDO_PREFIX}${stamp()}`;
     o.hooks.onStep?.('swapping the restored file in (rename)');
     await swapSqliteFile(live, staging, undo);
@@ -280,14 +329,15 @@ async function liveTableNames(file: string): Promise<string[]> {
   }
 }
 
-export function findUndoSqlite(live: string): string | null {
-  const files = undoFiles(live);
-  return files.length ? files[files.length - 1]! : null;
+/** The newest kept file that can be put back, or null (exit 6 when every one is damaged or empty). */
+export async function findUndoSqlite(live: string): Promise<string | null> {
+  const name = pickUndo(await undoCandidatesSqlite(live));
+  return name === null ? null : path.join(path.dirname(live), name);
 }
 
 export async function undoSqlite(target: SqliteTarget, checkMigrations: (m: string[]) => void, hooks: RestoreHooks): Promise<UndoReport> {
   const live = target.filename;
-  const from = findUndoSqlite(live);
+  const from = await findUndoSqlite(live);
   if (!from) throw new NotFound(`nothing to undo: no previous copy of ${target.display} is kept (no ${path.basename(live)}.${UNDO_PREFIX}… file)`);
   const db = await openSqlite(from, { readonly: true });
   let tables: string[];

@@ -97,24 +97,35 @@ async function rawRows<T>(knex: Knex | Knex.Transaction, sql: string, bindings: 
  */
 export const FOLD_FUNCTION = 'bt_fold';
 
-async function createFoldFunction(knex: Knex | Knex.Transaction): Promise<void> {
-  const [enc] = await rawRows<{ encoding: string }>(knex, "select current_setting('server_encoding') as encoding");
+/** CREATE FUNCTION bt_fold: accents removed (NFD) in a UTF8 database, then unaccent from `unaccent` (its schema) when there. */
+export function foldFunctionSql(utf8: boolean, unaccent: string | null): string {
   // normalize() needs a UTF8 database; lower() alone is still case-insensitive elsewhere.
-  let body = enc?.encoding === 'UTF8' ? "regexp_replace(normalize($1, NFD), '[\u0300-\u036f]', '', 'g')" : '$1';
-  const schema = await unaccentSchema(knex);
-  if (schema) {
-    const q = postgresEngine.quoteIdent(schema);
+  let body = utf8 ? "regexp_replace(normalize($1, NFD), '[\u0300-\u036f]', '', 'g')" : '$1';
+  if (unaccent) {
+    const q = postgresEngine.quoteIdent(unaccent);
     body = `${q}.unaccent('${q}.unaccent'::regdictionary, ${body})`;
   }
-  await knex.raw(
-    `CREATE OR REPLACE FUNCTION ${FOLD_FUNCTION}(text) RETURNS text LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $fold$ SELECT btrim(lower(${body})) $fold$`,
-  );
+  return `CREATE OR REPLACE FUNCTION ${FOLD_FUNCTION}(text) RETURNS text LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $fold$ SELECT btrim(lower(${body})) $fold$`;
+}
+
+export async function isUtf8(knex: Knex | Knex.Transaction): Promise<boolean> {
+  const [enc] = await rawRows<{ encoding: string }>(knex, "select current_setting('server_encoding') as encoding");
+  return enc?.encoding === 'UTF8';
+}
+
+async function createFoldFunction(knex: Knex | Knex.Transaction): Promise<void> {
+  await knex.raw(foldFunctionSql(await isUtf8(knex), await unaccentSchema(knex)));
+}
+
+/** The schema holding the unaccent extension (null: not installed). */
+export async function installedUnaccent(knex: Knex | Knex.Transaction): Promise<string | null> {
+  const rows = await rawRows<{ schema: string }>(knex, "select n.nspname as schema from pg_extension e join pg_namespace n on n.oid = e.extnamespace where e.extname = 'unaccent'");
+  return rows[0]?.schema ?? null;
 }
 
 /** The schema holding the unaccent extension, creating it when allowed; null when it cannot be had. */
 async function unaccentSchema(knex: Knex | Knex.Transaction): Promise<string | null> {
-  const installed = async () =>
-    (await rawRows<{ schema: string }>(knex, "select n.nspname as schema from pg_extension e join pg_namespace n on n.oid = e.extnamespace where e.extname = 'unaccent'"))[0]?.schema ?? null;
+  const installed = () => installedUnaccent(knex);
   const have = await installed();
   if (have) return have;
   const available = await rawRows(knex, "select 1 from pg_available_extensions where name = 'unaccent'");
@@ -132,14 +143,93 @@ async function unaccentSchema(knex: Knex | Knex.Transaction): Promise<string | n
   return installed();
 }
 
-/** Which folding the database's bt_fold does (for doctor). */
-async function foldingInUse(knex: Knex): Promise<string | null> {
+/** The body of this schema's bt_fold(), null when it does not exist. */
+async function foldingSource(knex: Knex): Promise<string | null> {
   const rows = await rawRows<{ src: string }>(
     knex,
     `select p.prosrc as src from pg_proc p where p.proname = '${FOLD_FUNCTION}' and p.pronamespace = to_regnamespace(current_schema())`,
   );
-  if (rows.length === 0) return null;
-  return /unaccent/.test(rows[0]!.src) ? 'unaccent extension + Unicode NFD' : /normalize/.test(rows[0]!.src) ? 'Unicode NFD (unaccent extension not installed)' : 'case only';
+  return rows[0]?.src ?? null;
+}
+
+/** The extensions doctor reports whether installed or not: the text-search tools of PostgreSQL. */
+const SEARCH_EXTENSIONS = ['unaccent', 'citext', 'pg_trgm'] as const;
+
+/** The oldest server billettigue supports (normalize(), trusted unaccent, DROP DATABASE … FORCE). */
+export const MIN_SERVER_VERSION = 130000;
+
+interface ServerFacts {
+  version_num: number;
+  version: string;
+  time_zone: string;
+  default_time_zone: string;
+  encoding: string;
+  collation: string;
+  ctype: string;
+}
+
+export interface ExtensionFacts {
+  name: string;
+  default_version: string | null;
+  installed_version: string | null;
+  schema: string | null;
+}
+
+export function versionCheck(versionNum: number, version: string): DoctorCheck {
+  const short = version.split(' ')[0]!;
+  return versionNum >= MIN_SERVER_VERSION
+    ? { name: 'server version', ok: true, detail: `${short} (PostgreSQL 13 or later is required)` }
+    : {
+        name: 'server version',
+        ok: false,
+        detail: `${short}: billettigue needs PostgreSQL 13 or later (normalize(), trusted extensions, DROP DATABASE … WITH (FORCE)): upgrade the server`,
+      };
+}
+
+function encodingCheck(s: ServerFacts): DoctorCheck {
+  const where = `collation ${s.collation}, ctype ${s.ctype}`;
+  return s.encoding === 'UTF8'
+    ? { name: 'encoding', ok: true, detail: `UTF8, ${where}` }
+    : {
+        name: 'encoding',
+        ok: false,
+        detail: `${s.encoding}, ${where}: the database must be UTF8 (\`billettigue db create\` makes one from template0 with ENCODING 'UTF8'; then restore a backup into it)`,
+      };
+}
+
+/** What is installed (every extension, with its version and schema) and which search tools the server offers. */
+export function extensionsCheck(ext: readonly ExtensionFacts[]): DoctorCheck {
+  const installed = ext.filter((e) => e.installed_version).map((e) => `${e.name} ${e.installed_version}${e.schema && e.schema !== 'public' && e.schema !== 'pg_catalog' ? ` (${e.schema})` : ''}`);
+  const available = SEARCH_EXTENSIONS.filter((n) => ext.some((e) => e.name === n && !e.installed_version && e.default_version));
+  const missing = SEARCH_EXTENSIONS.filter((n) => !ext.some((e) => e.name === n));
+  const parts = [`installed: ${installed.join(', ') || 'none'}`];
+  if (available.length) parts.push(`available: ${available.join(', ')}`);
+  if (missing.length) parts.push(`not on the server: ${missing.join(', ')} (the postgresql-contrib package)`);
+  return { name: 'extensions', ok: true, info: true, detail: parts.join('; ') };
+}
+
+/** Which accent folding bt_fold() does, and whether what it needs is there. */
+export function foldingCheck(src: string | null, ext: readonly ExtensionFacts[]): DoctorCheck {
+  const name = 'accent folding';
+  if (src === null) return { name, ok: false, detail: `no ${FOLD_FUNCTION}() function: run \`billettigue db migrate\`` };
+  const unaccent = ext.find((e) => e.name === 'unaccent');
+  if (/unaccent/.test(src)) {
+    if (!unaccent?.installed_version) {
+      return {
+        name,
+        ok: false,
+        detail: `${FOLD_FUNCTION}() calls the unaccent extension, which is no longer installed: city matching and account search fail until \`CREATE EXTENSION unaccent\` is run in this database`,
+      };
+    }
+    return { name, ok: true, detail: 'unaccent extension + Unicode NFD (œ → oe, ß → ss, as MySQL)' };
+  }
+  if (!/normalize/.test(src)) return { name, ok: false, detail: `${FOLD_FUNCTION}() folds case only (the database is not UTF8): accents are not ignored` };
+  const why = unaccent?.installed_version
+    ? 'bt_fold() was made before unaccent was installed'
+    : unaccent?.default_version
+      ? 'unaccent is available but this user could not create it (it needs CREATE on the database)'
+      : 'unaccent is not on the server (the postgresql-contrib package)';
+  return { name, ok: true, detail: `fallback: Unicode NFD (œ æ ß ø ł stay as they are): ${why}; to switch, see docs/postgres.md` };
 }
 
 const SQLSTATE: Record<string, DriverErrorClass> = {
@@ -153,6 +243,9 @@ const SQLSTATE: Record<string, DriverErrorClass> = {
   '22003': 'out_of_range',
   '22001': 'out_of_range',
   '42P01': 'missing_table',
+  '22021': 'bad_character', // character_not_in_repertoire: a NUL byte in text
+  '22P05': 'bad_character', // untranslatable_character
+  '22P02': 'bad_value', // invalid_text_representation: a label the app's enum type lacks
   '57P01': 'connection',
   '57P02': 'connection',
   '57P03': 'connection',
@@ -190,6 +283,14 @@ export const postgresEngine: Engine = {
     const target = asPostgres(t);
     const e = asDriver(err);
     const where = `${target.host}:${target.port}`;
+    // A server that asks a password (md5, SCRAM) when none was given: node-postgres' SCRAM code
+    // throws a plain Error ("SASL: … client password must be a string"), md5 gets 28P01.
+    if (!target.password && (e.code === '28P01' || /^SASL: .*password/.test(e.message ?? ''))) {
+      return new Unavailable(
+        `the PostgreSQL server at ${where} asks a password for user "${target.user}" and none was given: set DB_PASSWORD or put it in the URL (${target.user}:<password>@${where})`,
+        { cause: err, code: 'access_denied' },
+      );
+    }
     switch (e.code) {
       case 'ECONNREFUSED':
         return new Unavailable(
@@ -286,15 +387,30 @@ export const postgresEngine: Engine = {
   rawRows,
 
   async doctorChecks(knex): Promise<DoctorCheck[]> {
-    const [s] = await rawRows<Record<string, string>>(
+    const [s] = await rawRows<ServerFacts>(
       knex,
-      "select current_setting('TimeZone') as time_zone, current_setting('server_encoding') as encoding, d.datcollate as collation from pg_database d where d.datname = current_database()",
+      `select current_setting('server_version_num')::int as version_num, current_setting('server_version') as version,
+        current_setting('TimeZone') as time_zone, (select reset_val from pg_settings where name = 'TimeZone') as default_time_zone,
+        current_setting('server_encoding') as encoding, d.datcollate as collation, d.datctype as ctype
+       from pg_database d where d.datname = current_database()`,
     );
-    const folding = await foldingInUse(knex);
+    const extensions = await rawRows<ExtensionFacts>(
+      knex,
+      `select a.name, a.default_version, e.extversion as installed_version, n.nspname as schema
+         from pg_available_extensions a left join pg_extension e on e.extname = a.name left join pg_namespace n on n.oid = e.extnamespace
+        where a.name in (${SEARCH_EXTENSIONS.map((x) => `'${x}'`).join(', ')}) or e.oid is not null
+        order by a.name`,
+    );
     return [
-      { name: 'time zone', ok: s!.time_zone === 'UTC', detail: `session ${s!.time_zone}` },
-      { name: 'encoding', ok: s!.encoding === 'UTF8', detail: `${s!.encoding} / ${s!.collation}` },
-      { name: 'accent folding', ok: folding !== null, detail: folding ?? `no ${FOLD_FUNCTION}() function: run \`billettigue db migrate\`` },
+      versionCheck(s!.version_num, s!.version),
+      {
+        name: 'time zone',
+        ok: s!.time_zone === 'UTC',
+        detail: `session ${s!.time_zone} (server default ${s!.default_time_zone}; billettigue sets UTC on every connection)`,
+      },
+      encodingCheck(s!),
+      extensionsCheck(extensions),
+      foldingCheck(await foldingSource(knex), extensions),
     ];
   },
 
@@ -325,12 +441,6 @@ export const postgresEngine: Engine = {
   },
 
   bulk: async () => (await import('./bulk.js')).postgresBulk,
-  // `db adopt` on PostgreSQL: its introspection (information_schema/pg_catalog) and adoption parts
-  // (src/db/adopt/engine.ts says what they are) are still to write.
-  introspect: async () => {
-    throw new Unavailable('db adopt is not supported on PostgreSQL yet (its schema introspection is still to write)', { code: 'not_supported' });
-  },
-  adoption: async () => {
-    throw new Unavailable('db adopt is not supported on PostgreSQL yet', { code: 'not_supported' });
-  },
+  introspect: async (knex, tables) => (await import('./introspect.js')).introspect(knex, tables),
+  adoption: async () => (await import('./adopt.js')).postgresAdopt,
 };
