@@ -245,6 +245,9 @@ describe.each(testedKinds().filter((k): k is 'mysql' | 'postgres' => k === 'mysq
 
   it("db adopt --undo gives the app's tables back exactly (schema), touching no row", async () => {
     const before = await snapshotTables(db.knex, kind);
+    // revoked_tokens loses the computed token_hash: its other columns keep every row.
+    const tokens = () => db.knex('revoked_tokens').orderBy('id').select('id', 'token', 'user_id', 'revoked_at', 'expires_at', 'reason');
+    const tokensBefore = await tokens();
     const r = await cli(['db', 'adopt', '--undo', '--yes']);
     expect(r.code, r.stderr).toBe(0);
     const after = await snapshotTables(db.knex, kind);
@@ -263,6 +266,8 @@ describe.each(testedKinds().filter((k): k is 'mysql' | 'postgres' => k === 'mysq
       expect(after.schema).toEqual(original.schema);
     }
     for (const t of SEED_TABLES.filter((x) => x !== 'revoked_tokens')) expect(after.data[t], t).toBe(before.data[t]);
+    expect(await tokens()).toEqual(tokensBefore);
+    expect(tokensBefore.length).toBeGreaterThan(1);
     expect((await cli(['accounts', 'list'])).code).toBe(5); // un-adopted again
     await app.register('user', 'apres@example.fr', 'motdepasse-apres', { first_name: 'A', last_name: 'B', phone_number: '0622222222' });
   });
@@ -380,4 +385,71 @@ describe.each(testedKinds().filter((k) => k === 'sqlite'))('day one on %s (the D
     expect(u.code, u.stderr).toBe(0);
     expect(await snapshotTables(db.knex, kind)).toEqual(original);
   });
+});
+
+describe.each(testedKinds().filter((k) => k === 'postgres'))("the app's enumerated types on %s", (kind) => {
+  it('a label billettigue does not allow brings the CHECK (compared as text); a value the type lacks is a warning; undo is exact', async () => {
+    const { db, seq } = await platformDb(kind);
+    try {
+      // The app renamed a status: its type now has 'archived' and lacks 'deleted'.
+      await db.knex.raw("ALTER TYPE enum_comptes_status RENAME VALUE 'deleted' TO 'archived'");
+      const original = await snapshotTables(db.knex, kind);
+      const dry = await runJson<{ warnings: string[]; tables: Array<{ name: string; columns: Array<{ name: string; notes: string[] }>; checks: Array<{ name: string; predicate: string; action: string }> }> }>(
+        ['db', 'adopt', '--dry-run'],
+        { url: db.url, cwd: db.dir },
+      );
+      expect(dry.code).toBe(0);
+      const comptes = dry.data.tables.find((t) => t.name === 'comptes')!;
+      expect(comptes.columns.find((c) => c.name === 'status')!.notes).toContain("the type lacks deleted: billettigue's commands that set it fail until the app's type has it");
+      expect(comptes.checks.find((c) => c.name === 'comptes_status_check')).toMatchObject({ action: 'add', predicate: `"status"::text in ('active', 'inactive', 'suspended', 'deleted')` });
+      // The other statuses keep their type as the rule.
+      expect(dry.data.tables.find((t) => t.name === 'trajets')!.checks.find((c) => c.name === 'trajets_status_check')).toMatchObject({ action: 'none' });
+      expect(await snapshotTables(db.knex, kind)).toEqual(original);
+
+      const r = await run(['db', 'adopt', '--yes'], { url: db.url, cwd: db.dir });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain("warning: comptes.status: the type lacks deleted: billettigue's commands that set it fail until the app's type has it");
+      await expect(db.knex('comptes').where('email', 'admin@example.fr').update({ status: 'archived' })).rejects.toThrow(/comptes_status_check/);
+      expect((await run(['accounts', 'suspend', 'lea.martin@example.fr', '--yes'], { url: db.url })).code).toBe(0);
+      const del = await run(['accounts', 'delete', 'lea.martin@example.fr', '--yes'], { url: db.url });
+      // Refused by the app's type, said in one line (exit 2, like a CHECK), the account unchanged.
+      expect(del.code).toBe(2);
+      expect(del.stderr).toMatch(/^error: .*the column's type refuses this value \(invalid input value for enum enum_comptes_status: "deleted"\): an enumerated type of the platform app lacks it/m);
+      expect((await db.knex('comptes').where('email', 'lea.martin@example.fr').first('status')).status).toBe('suspended');
+      expect((await run(['accounts', 'activate', 'lea.martin@example.fr'], { url: db.url })).code).toBe(0);
+
+      const undo = await run(['db', 'adopt', '--undo', '--yes'], { url: db.url, cwd: db.dir });
+      expect(undo.code, undo.stderr).toBe(0);
+      expect((await snapshotTables(db.knex, kind)).schema).toEqual(original.schema);
+    } finally {
+      await seq?.close();
+      await db.drop();
+    }
+  });
+});
+
+describe.each(testedKinds().filter((k) => k === 'postgres'))('a long transaction of the app during adoption on %s', (kind) => {
+  it('a change that waits more than the lock timeout fails (exit 4) and what was done is undone', async () => {
+    const { db, seq } = await platformDb(kind);
+    try {
+      const original = await snapshotTables(db.knex, kind);
+      // The app has written a colis in a transaction still open: CREATE INDEX and ALTER TABLE on colis must wait.
+      const app = await db.knex.transaction();
+      await app.raw("UPDATE colis SET dimensions = '10x10x10' WHERE id = (SELECT min(id) FROM colis)");
+      const started = Date.now();
+      let r;
+      try {
+        r = await run(['db', 'adopt', '--yes'], { url: db.url, cwd: db.dir, timeoutMs: 120_000 });
+      } finally {
+        await app.rollback();
+      }
+      expect(r.code, r.stderr).toBe(4);
+      expect(r.stderr).toMatch(/^error: adoption waited too long for a lock on colis \(index colis_envoi_status_index on colis .*\): a transaction of the platform app holds it\. What adoption had done is undone/m);
+      expect(Date.now() - started).toBeLessThan(60_000);
+      expect(await snapshotTables(db.knex, kind)).toEqual(original);
+    } finally {
+      await seq?.close();
+      await db.drop();
+    }
+  }, 180_000);
 });

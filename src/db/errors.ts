@@ -101,6 +101,12 @@ export function translateDbError(err: unknown, what?: string): unknown {
       code: 'bad_character',
     });
   }
+  if (classOf(err) === 'bad_value') {
+    return new InvalidInput(`${prefix}the column's type refuses this value (${driverText(err).replace(/^.* - /, '')}): an enumerated type of the platform app lacks it (docs/platform.md, PostgreSQL)`, {
+      cause: err,
+      code: 'bad_value',
+    });
+  }
   if (classOf(err) === 'not_ready') return nodeNotReady(err);
   if (isConnectionLost(err)) return lostConnection(err);
   if (isMissingTable(err)) {

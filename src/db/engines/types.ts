@@ -30,6 +30,8 @@ export type DriverErrorClass =
   | 'missing_table'
   /** Text the database cannot store (PostgreSQL: a NUL byte, a character outside the encoding). */
   | 'bad_character'
+  /** A value the column's type refuses (PostgreSQL: a label an enumerated type lacks). */
+  | 'bad_value'
   /** The connection died (killed, server gone, network cut): a statement in flight may or may not have run. */
   | 'connection'
   /** The connection had already died when a statement was issued: that statement was never sent. */

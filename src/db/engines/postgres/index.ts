@@ -245,6 +245,7 @@ const SQLSTATE: Record<string, DriverErrorClass> = {
   '42P01': 'missing_table',
   '22021': 'bad_character', // character_not_in_repertoire: a NUL byte in text
   '22P05': 'bad_character', // untranslatable_character
+  '22P02': 'bad_value', // invalid_text_representation: a label the app's enum type lacks
   '57P01': 'connection',
   '57P02': 'connection',
   '57P03': 'connection',
