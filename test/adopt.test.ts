@@ -245,6 +245,9 @@ describe.each(testedKinds().filter((k): k is 'mysql' | 'postgres' => k === 'mysq
 
   it("db adopt --undo gives the app's tables back exactly (schema), touching no row", async () => {
     const before = await snapshotTables(db.knex, kind);
+    // revoked_tokens loses the computed token_hash: its other columns keep every row.
+    const tokens = () => db.knex('revoked_tokens').orderBy('id').select('id', 'token', 'user_id', 'revoked_at', 'expires_at', 'reason');
+    const tokensBefore = await tokens();
     const r = await cli(['db', 'adopt', '--undo', '--yes']);
     expect(r.code, r.stderr).toBe(0);
     const after = await snapshotTables(db.knex, kind);
@@ -263,6 +266,8 @@ describe.each(testedKinds().filter((k): k is 'mysql' | 'postgres' => k === 'mysq
       expect(after.schema).toEqual(original.schema);
     }
     for (const t of SEED_TABLES.filter((x) => x !== 'revoked_tokens')) expect(after.data[t], t).toBe(before.data[t]);
+    expect(await tokens()).toEqual(tokensBefore);
+    expect(tokensBefore.length).toBeGreaterThan(1);
     expect((await cli(['accounts', 'list'])).code).toBe(5); // un-adopted again
     await app.register('user', 'apres@example.fr', 'motdepasse-apres', { first_name: 'A', last_name: 'B', phone_number: '0622222222' });
   });
@@ -421,4 +426,30 @@ describe.each(testedKinds().filter((k) => k === 'postgres'))("the app's enumerat
       await db.drop();
     }
   });
+});
+
+describe.each(testedKinds().filter((k) => k === 'postgres'))('a long transaction of the app during adoption on %s', (kind) => {
+  it('a change that waits more than the lock timeout fails (exit 4) and what was done is undone', async () => {
+    const { db, seq } = await platformDb(kind);
+    try {
+      const original = await snapshotTables(db.knex, kind);
+      // The app has written a colis in a transaction still open: CREATE INDEX and ALTER TABLE on colis must wait.
+      const app = await db.knex.transaction();
+      await app.raw("UPDATE colis SET dimensions = '10x10x10' WHERE id = (SELECT min(id) FROM colis)");
+      const started = Date.now();
+      let r;
+      try {
+        r = await run(['db', 'adopt', '--yes'], { url: db.url, cwd: db.dir, timeoutMs: 120_000 });
+      } finally {
+        await app.rollback();
+      }
+      expect(r.code, r.stderr).toBe(4);
+      expect(r.stderr).toMatch(/^error: adoption waited too long for a lock on colis \(index colis_envoi_status_index on colis .*\): a transaction of the platform app holds it\. What adoption had done is undone/m);
+      expect(Date.now() - started).toBeLessThan(60_000);
+      expect(await snapshotTables(db.knex, kind)).toEqual(original);
+    } finally {
+      await seq?.close();
+      await db.drop();
+    }
+  }, 180_000);
 });

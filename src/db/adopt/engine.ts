@@ -55,6 +55,12 @@ export interface AdoptEngine {
   keyLines?(db: Knex | Knex.Transaction, table: string): Promise<string[]>;
   /** DDL runs inside a transaction (SQLite, PostgreSQL): each change commits with its record. */
   transactionalDdl: boolean;
+  /**
+   * Statements that open each change's transaction (PostgreSQL: a lock timeout, so that a change
+   * waiting behind a long transaction of the app fails, and adoption is undone, instead of
+   * queueing every write of the app behind its lock).
+   */
+  stepSettings?: string[];
   /** The error of an inverse whose change never ran (no such index, column, table). */
   missingObject(err: unknown): boolean;
   /**

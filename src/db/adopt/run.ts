@@ -13,6 +13,7 @@ import { engineOf } from '../engines/index.js';
 import { toDbTime } from '../values.js';
 import { ADOPTION_TABLE, ARCHIVE_TABLES } from '../schema.js';
 import { Conflict } from '../../domain/errors.js';
+import { isLockWaitTimeout } from '../errors.js';
 import { adoptEngine } from './engine.js';
 import { runOp, type Op } from './ops.js';
 import type { AdoptionPlan, Step } from './plan.js';
@@ -134,12 +135,15 @@ export async function applyAdoption(knex: Knex, plan: AdoptionPlan, options: App
   const baseline: Baseline = { adopted_at: new Date().toISOString(), ...options.baseline };
   await record(knex, 'adopted', '', 'adoption baseline', baseline, null);
   const engine = await adoptEngine(knex);
+  let current: Step | undefined;
   try {
     for (const [i, s] of steps.entries()) {
+      current = s;
       if (s.kind === 'index' && engine.keyLines) s.inverse = { keys: { table: s.table, lines: await engine.keyLines(knex, s.table) } };
       if (engine.transactionalDdl) {
         const inTransaction = () =>
           knex.transaction(async (trx) => {
+            for (const sql of engine.stepSettings ?? []) await trx.raw(sql);
             const id = await record(trx, s.kind, s.table, s.summary, s.forward, s.inverse);
             await runOp(trx, s.forward);
             await trx(ADOPTION_TABLE).where('id', id).update({ state: 'done' });
@@ -162,6 +166,12 @@ export async function applyAdoption(knex: Knex, plan: AdoptionPlan, options: App
         { code: 'adoption_failed', cause: err },
       );
     }
+    if (isLockWaitTimeout(err)) {
+      throw new Conflict(
+        `adoption waited too long for a lock on ${current?.table || 'a table'} (${current?.summary}): a transaction of the platform app holds it. What adoption had done is undone; run it again when the app is quieter`,
+        { code: 'adoption_lock_timeout', cause: err },
+      );
+    }
     throw err;
   }
   return steps;
@@ -176,6 +186,7 @@ async function undoChanges(knex: Knex): Promise<number> {
     if (engine.transactionalDdl) {
       const inTransaction = () =>
         knex.transaction(async (trx) => {
+          for (const sql of engine.stepSettings ?? []) await trx.raw(sql);
           await runOp(trx, inverse);
           await trx(ADOPTION_TABLE).where('id', r.id).del();
         });

@@ -13,6 +13,9 @@ import { PG_TOKEN_HASH } from './token.js';
 
 const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
+/** How long a change waits for its table's lock (ALTER TABLE and CREATE INDEX block the app's writes meanwhile). */
+export const LOCK_TIMEOUT = '10s';
+
 /** Objects outside the current schema whose definition calls bt_fold (indexes of set-aside tables). */
 const FOLD_DEPENDENTS = `SELECT 1 FROM pg_depend WHERE refobjid = '${FOLD_FUNCTION}(text)'::regprocedure AND deptype = 'n'`;
 
@@ -25,6 +28,7 @@ export const postgresAdopt: AdoptEngine = {
   quote: q,
   collation: null,
   transactionalDdl: true,
+  stepSettings: [`SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'`],
   // 42704 undefined_object (index, constraint, type), 42P01 undefined_table, 42703 undefined_column, 42883 undefined_function.
   missingObject: (err) => ['42704', '42P01', '42703', '42883'].includes((err as { code?: string }).code ?? ''),
   indexKey(table, column) {
