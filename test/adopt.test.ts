@@ -245,6 +245,9 @@ describe.each(testedKinds().filter((k): k is 'mysql' | 'postgres' => k === 'mysq
 
   it("db adopt --undo gives the app's tables back exactly (schema), touching no row", async () => {
     const before = await snapshotTables(db.knex, kind);
+    // revoked_tokens loses the computed token_hash: its other columns keep every row.
+    const tokens = () => db.knex('revoked_tokens').orderBy('id').select('id', 'token', 'user_id', 'revoked_at', 'expires_at', 'reason');
+    const tokensBefore = await tokens();
     const r = await cli(['db', 'adopt', '--undo', '--yes']);
     expect(r.code, r.stderr).toBe(0);
     const after = await snapshotTables(db.knex, kind);
@@ -263,6 +266,8 @@ describe.each(testedKinds().filter((k): k is 'mysql' | 'postgres' => k === 'mysq
       expect(after.schema).toEqual(original.schema);
     }
     for (const t of SEED_TABLES.filter((x) => x !== 'revoked_tokens')) expect(after.data[t], t).toBe(before.data[t]);
+    expect(await tokens()).toEqual(tokensBefore);
+    expect(tokensBefore.length).toBeGreaterThan(1);
     expect((await cli(['accounts', 'list'])).code).toBe(5); // un-adopted again
     await app.register('user', 'apres@example.fr', 'motdepasse-apres', { first_name: 'A', last_name: 'B', phone_number: '0622222222' });
   });

@@ -12,7 +12,7 @@
  * (their column limits differ). A second part runs accepted text for real and reads it back:
  * stored exactly as typed, or refused.
  */
-import { writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Knex } from 'knex';
@@ -45,6 +45,11 @@ async function emailOf(knex: Knex, compteId: number): Promise<string> {
   return ((await knex('comptes').where({ id: compteId }).first('email')) as { email: string }).email;
 }
 
+/** Every file and folder under `dir` (SQLite's -wal/-shm come and go with connections: not counted). */
+function listing(dir: string): string[] {
+  return (readdirSync(dir, { recursive: true }) as string[]).filter((f) => !/-(wal|shm|journal)$/.test(f)).sort();
+}
+
 /** A valid invocation of every mutating verb on the demo data (args after the verb's path). */
 async function baselines(db: TestDb): Promise<Record<string, string[]>> {
   const k = db.knex;
@@ -74,7 +79,7 @@ async function baselines(db: TestDb): Promise<Record<string, string[]>> {
   const tokenFile = path.join(db.dir, 'token.jwt');
   writeFileSync(tokenFile, jwt({ sub: String(u1!.id), exp: Math.floor(Date.now() / 1000) + 86_400, jti: 'fuzz' }));
   const backupDir = path.join(db.dir, 'backups');
-  const backupFile = (await import('node:fs')).readdirSync(backupDir).find((f) => f.endsWith('.gz'))!;
+  const backupFile = readdirSync(backupDir).find((f) => f.endsWith('.gz'))!;
   const person = ['--first-name', 'Ana', '--last-name', 'Lopes', '--phone', '0612345678'];
   return {
     'accounts create': ['--role', 'user', '--email', 'fuzz.new@example.fr', ...person, '--generate-password', '--reason', 'fuzz'],
@@ -242,6 +247,7 @@ describe.each(testedKinds())('fuzzing every mutating verb on %s', (kind) => {
     }
     const cases = kind === 'sqlite' ? all : all.filter((c, i) => i % 4 === 0 || c.hostile === LONG);
     const before = await tableChecksums(db.knex);
+    const files = listing(db.dir);
     const failures: string[] = [];
     for (let i = 0; i < cases.length; i += BATCH) {
       await Promise.all(
@@ -254,6 +260,8 @@ describe.each(testedKinds())('fuzzing every mutating verb on %s', (kind) => {
     }
     expect(failures).toEqual([]);
     expect(await tableChecksums(db.knex)).toEqual(before);
+    // No temp file, staging file or folder left behind (the runs' cwd is this folder too).
+    expect(listing(db.dir)).toEqual(files);
     expect(cases.length).toBeGreaterThan(kind === 'sqlite' ? 150 : 40);
   }, 240_000);
 });
