@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -17,6 +17,7 @@ import { dropHelpers, fillAll, helperDatabases, reconnect, start, type DbState }
 import { helperDatabase, stamp, UNDO_PREFIX } from '../../src/db/leftovers.js';
 import { UNDO_CONTENTS } from '../../src/backup/swap-check.js';
 import { readManifest, sealManifest, serializeManifest } from '../../src/backup/manifest.js';
+import { mountTmpfs, tmpfsUnavailable } from './support/tmpfs.js';
 import { breakData as breakLiveData, expectFailure, liveState, withLive } from './support/outcome.js';
 
 describe.each(testedKinds())('restore faults on %s', (kind) => {
@@ -293,5 +294,35 @@ describe.each(testedKinds().filter((k) => k === 'sqlite'))('restore of a %s file
     const u = await restore(['--undo', '--yes']);
     expect(u.code, u.stderr).toBe(0);
     expect(statSync(file()).mode & 0o777).toBe(0o600);
+  });
+});
+
+const noTmpfs = tmpfsUnavailable();
+if (noTmpfs) console.warn(`test/faults/restore-faults.test.ts: the disk-full case is skipped: ${noTmpfs}`);
+
+describe.skipIf(noTmpfs !== null).each(testedKinds().filter((k) => k === 'sqlite'))('restore of a %s file on a full disk', (kind) => {
+  it('no room for the staging copy: exit 5 "no space left", nothing swapped, staging removed', async () => {
+    const db = await createTestDb(kind);
+    const fs = mountTmpfs(4 << 20);
+    try {
+      await withLive(db, (k) => fillAll(k, 3));
+      const b = await runJson<{ file: string }>(['backup', '--dir', path.join(db.dir, 'backups')], { url: db.url });
+      expect(b.code, b.stderr).toBe(0);
+      // The live file on the small disk (all of it: checkpointed out of its -wal first), with room
+      // for half a copy of itself.
+      await db.knex.raw('PRAGMA wal_checkpoint(TRUNCATE)');
+      const live = path.join(fs.dir, 'live.sqlite3');
+      copyFileSync(db.target.kind === 'sqlite' ? db.target.filename : '', live);
+      fs.leaveFree(Math.floor(statSync(live).size / 2));
+      const url = `sqlite:${live}`;
+      const before = createHash('sha256').update(readFileSync(live)).digest('hex');
+      const r = await run(['restore', b.data.file, '--yes', '--no-safety-backup', '--dir', path.join(db.dir, 'backups')], { url, cwd: db.dir });
+      expectFailure(r, 5, new RegExp(`no space left on the device of ${fs.dir}: nothing was swapped, the live database is as it was`));
+      expect(createHash('sha256').update(readFileSync(live)).digest('hex')).toBe(before);
+      expect(readdirSync(fs.dir).sort()).toEqual(['filler', 'live.sqlite3']);
+    } finally {
+      fs.unmount();
+      await db.drop();
+    }
   });
 });

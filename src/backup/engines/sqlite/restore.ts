@@ -16,7 +16,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { SqliteTarget } from '../../../db/config.js';
 import { stamp, STAGING_PREFIX, UNDO_PREFIX } from '../../../db/leftovers.js';
 import { Conflict, IntegrityError, NotFound } from '../../../domain/errors.js';
-import { fsyncDir, removeQuietly } from '../../files.js';
+import { fsyncDir, removeQuietly, translateFsError } from '../../files.js';
 import type { Manifest } from '../../manifest.js';
 import type { EngineRestoreOptions, LoadedTable, RestoreHooks, RestoreReport, UndoReport } from '../types.js';
 import { pauseAt } from '../../pause.js';
@@ -111,6 +111,7 @@ export async function buildSqlite(filename: string, file: string, manifest: Mani
     if (e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || /UNIQUE constraint failed/i.test(e?.message ?? '')) {
       throw new Conflict(`the backup violates a unique key (${e.message}): nothing was changed`, { code: 'duplicate_in_backup', cause: err });
     }
+    if (e?.code === 'SQLITE_FULL') throw err; // the disk, not the backup: restoreSqlite says so
     if (typeof e?.code === 'string' && e.code.startsWith('SQLITE_')) {
       throw new IntegrityError(`the backup did not load (${e.message}): nothing was changed`, { code: 'load_failed', cause: err });
     }
@@ -325,7 +326,10 @@ export async function restoreSqlite(o: SqliteRestoreOptions): Promise<RestoreRep
   } catch (err) {
     if (!swapped) removeWithSideFiles(staging);
     finished = true;
-    throw err;
+    // A full disk (SQLite's SQLITE_FULL, or ENOSPC/EROFS/EACCES from the file calls) is one line,
+    // exit 5, saying that nothing changed.
+    const fsErr = (err as { code?: string }).code === 'SQLITE_FULL' ? Object.assign(new Error((err as Error).message), { code: 'ENOSPC', cause: err }) : err;
+    throw swapped ? err : translateFsError(fsErr, path.dirname(path.resolve(live)), 'nothing was swapped, the live database is as it was (the staging file was removed)');
   }
 }
 
