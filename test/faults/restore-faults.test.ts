@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -132,8 +132,8 @@ describe.each(testedKinds())('restore faults on %s', (kind) => {
     }
   });
 
+  // These start from the backed-up data (beforeEach): any swap of the meddled copy would differ.
   it('the staging copy emptied by hand before the swap: exit 6 naming what is missing, nothing swapped', async () => {
-    await breakData();
     const before = await liveState(db);
     const r = await restoreWithMeddling(() =>
       onStaging(async (_, tables, exec) => {
@@ -145,12 +145,9 @@ describe.each(testedKinds())('restore faults on %s', (kind) => {
     // The failed restore removed its staging copy and kept no undo copy.
     expect((await helperDatabases(db)).filter((n) => n.startsWith('bt_restore_'))).toEqual([]);
     if (kind === 'sqlite') expect(sqliteFiles('.bt_restore_')).toEqual([]);
-    const doctor = await run(['doctor'], { url: db.url, cwd: db.dir });
-    expect(doctor.stdout).toMatch(/leftovers\s+none/);
   });
 
   it('rows deleted from one staging table before the swap: exit 6 naming the table, nothing swapped', async () => {
-    await breakData();
     const before = await liveState(db);
     const r = await restoreWithMeddling(() => onStaging((_, tables, exec) => exec(`DELETE FROM ${tables.find((t) => /reservations\W*$/.test(t))}`)));
     expectFailure(r, 6, /rows changed: .*reservations 0 rows, \d+ verified/);
@@ -200,7 +197,6 @@ describe.each(testedKinds())('restore faults on %s', (kind) => {
 
     const verify = await run(['backup', 'verify', damaged], { url: db.url, cwd: db.dir });
     expectFailure(verify, 6);
-    await breakData();
     const before = await liveState(db);
     const r = await restore([damaged, '--yes', '--no-safety-backup']);
     expectFailure(r, 6, /damaged|gzip|corrupt/i);
@@ -209,50 +205,39 @@ describe.each(testedKinds())('restore faults on %s', (kind) => {
     if (kind === 'sqlite') expect(sqliteFiles('.bt_restore_')).toEqual([]);
   });
 
-  it('an incomplete undo set is a leftover: doctor names it, --undo skips it for the complete one, --clean-leftovers removes it', async () => {
+  it('an incomplete undo set is a leftover: --undo skips it for a complete one, refuses it alone (exit 6), doctor names it, --clean-leftovers removes it', async () => {
     await breakData();
     const broken = await liveState(db);
     const r = await restore([backupFile, '--yes', '--no-safety-backup']);
     expect(r.code, r.stderr).toBe(0);
     const bad = await incompleteUndo();
 
-    const doctor = await run(['doctor'], { url: db.url, cwd: db.dir });
-    expect(doctor.stdout).toContain(bad);
-    expect(doctor.stdout).toMatch(/unhealthy/);
     // The newest set is the incomplete one; the complete one (what the restore replaced) goes back.
     const undo = await restore(['--undo', '--yes']);
     expect(undo.code, undo.stderr).toBe(0);
     expect(await liveState(db)).toEqual(broken);
 
+    // Now only the incomplete set is left (the complete one the undo kept is dropped by hand):
+    // --undo refuses it and the live tables stay.
+    for (const u of (await undoSets()).filter((x) => x !== bad)) {
+      if (kind === 'sqlite') rmSync(path.join(db.dir, u));
+      else if (kind === 'mysql') await withServer('mysql', (a) => a.raw(`DROP DATABASE \`${u}\``));
+      else await db.knex.raw(`DROP SCHEMA "${u}" CASCADE`);
+    }
+    expect(await undoSets()).toEqual([bad]);
+    const refused = await restore(['--undo', '--yes']);
+    expectFailure(refused, 6, new RegExp(`${bad}.* is incomplete .*nothing was changed.*--clean-leftovers`));
+    expect(await liveState(db)).toEqual(broken);
+
+    const doctor = await run(['doctor'], { url: db.url, cwd: db.dir });
+    expect(doctor.stdout).toContain(bad);
+    expect(doctor.stdout).toMatch(/unhealthy/);
     const clean = await restore(['--clean-leftovers', '--yes']);
     expect(clean.code, clean.stderr).toBe(0);
     expect(clean.stdout + clean.stderr).toContain(bad);
-    expect(await undoSets()).not.toContain(bad);
+    expect(await undoSets()).toEqual([]);
     const after = await run(['doctor'], { url: db.url, cwd: db.dir });
     expect(after.stdout).toMatch(/leftovers\s+none/);
-  });
-
-  it('only an incomplete undo set: --undo refuses with exit 6 and the live tables stay', async () => {
-    // No complete set left: drop every kept one (a clean after a restore whose swap was killed).
-    for (const u of await undoSets()) {
-      if (kind === 'sqlite') writeFileSync(path.join(db.dir, u), '');
-    }
-    await restore(['--clean-leftovers', '--yes']);
-    if (kind !== 'sqlite') {
-      for (const u of await undoSets()) {
-        if (kind === 'mysql') await withServer('mysql', (a) => a.raw(`DROP DATABASE \`${u}\``));
-        else await db.knex.raw(`DROP SCHEMA "${u}" CASCADE`);
-      }
-    }
-    expect(await undoSets()).toEqual([]);
-    const bad = await incompleteUndo();
-    const before = await liveState(db);
-    const r = await restore(['--undo', '--yes']);
-    expectFailure(r, 6, new RegExp(`${bad}.* is incomplete .*nothing was changed.*--clean-leftovers`));
-    expect(await liveState(db)).toEqual(before);
-    expect((await restore(['--clean-leftovers', '--yes'])).code).toBe(0);
-    expect(await undoSets()).toEqual([]);
-    if (kind === 'sqlite') expect(existsSync(path.join(db.dir, bad))).toBe(false);
   });
 });
 
