@@ -6,19 +6,33 @@
  *   restore  `gunzip < dump | psql` into a new database  vs  `billettigue restore` of our file
  *            into a new database (verified, swapped in; no safety backup: nothing to save)  (target ≤ 0.5)
  *   peak memory of both billettigue commands (target < 200 MB; /proc VmHWM)
+ *   the CPU (user + system) of each backup side, from GNU time: load-independent, unlike the ratio
  * Each side runs BENCH_REPEAT times (default 3 at full size), alternating, and the best time counts.
  * Where the time of a billettigue restore goes is read from its steps (stderr lines, timed as they
  * arrive); beside it, in the same run, the ceilings that bound it on this machine: psql loading
  * the stock dump's tables with no index or constraint (the rows alone, one session) and the same
  * rows in parallel (COPY of each table's data on as many sessions as the restore uses).
  */
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { BenchContext, BenchModule, BenchResult } from './types.js';
-import { billettigue, timed, type Timed } from './support/process.js';
+import { BIN, billettigue, timed, type Timed } from './support/process.js';
 import { parseDatabaseUrl } from '../src/db/config.js';
 import { connect } from '../src/db/connection.js';
 import { defaultPgJobs } from '../src/backup/engines/postgres/load.js';
+
+/**
+ * CPU seconds (user + system) of a command and every process it starts, from GNU time's rusage of
+ * its children: on a machine shared with other work the wall clock mostly says how busy it was,
+ * the CPU what each side costs (the server's share is not in it).
+ */
+async function cpuSeconds(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<number | null> {
+  if (!existsSync('/usr/bin/time')) return null;
+  const r = await timed('/usr/bin/time', ['-f', 'bt-rusage %U %S', cmd, ...args], { env });
+  const m = /bt-rusage ([\d.]+) ([\d.]+)\s*$/.exec(r.stderr);
+  if (r.code !== 0 || !m) throw new Error(`${cmd} failed: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`);
+  return Number(m[1]) + Number(m[2]);
+}
 
 const bench: BenchModule = {
   title: 'PostgreSQL backup/restore vs pg_dump | gzip -1 and gunzip | psql (medium demo database)',
@@ -70,14 +84,27 @@ const bench: BenchModule = {
       let oursBackupMem = 0;
       let ourFile = '';
       for (let i = 0; i < repeat; i++) {
-        const s = must('pg_dump | gzip -1', await timed('bash', ['-c', `set -o pipefail; ${env} pg_dump ${src} | gzip -1 > ${stockFile}`]));
+        // Alternate which side goes first: neither always meets a warmer cache or a busier moment.
+        const stock = async () => must('pg_dump | gzip -1', await timed('bash', ['-c', `set -o pipefail; ${env} pg_dump ${src} | gzip -1 > ${stockFile}`]));
+        const ours = async () => must('billettigue backup', await billettigue(['backup', '--dir', dir, '--name', `bench-${i}`], srcUrl));
+        let s: Timed;
+        let o: Timed;
+        if (i % 2 === 0) {
+          s = await stock();
+          o = await ours();
+        } else {
+          o = await ours();
+          s = await stock();
+        }
         stockBackup = Math.min(stockBackup, s.seconds);
-        const o = must('billettigue backup', await billettigue(['backup', '--dir', dir, '--name', `bench-${i}`], srcUrl));
         oursBackup = Math.min(oursBackup, o.seconds);
         oursBackupMem = Math.max(oursBackupMem, o.peakMb ?? 0);
         ourFile = path.join(dir, `bench-${i}.sql.gz`);
-        ctx.log(`backup #${i + 1}: pg_dump | gzip -1 ${s.seconds.toFixed(2)} s, billettigue ${o.seconds.toFixed(2)} s (${(o.peakMb ?? 0).toFixed(0)} MB)`);
+        ctx.log(`backup #${i + 1}: pg_dump | gzip -1 ${s.seconds.toFixed(2)} s, billettigue ${o.seconds.toFixed(2)} s (${(o.peakMb ?? 0).toFixed(0)} MB)${i % 2 ? ', billettigue first' : ''}`);
       }
+      // CPU of each side (one more run each, not timed for the wall clock).
+      const stockCpu = await cpuSeconds('bash', ['-c', `set -o pipefail; ${env} pg_dump ${src} | gzip -1 > ${stockFile}`]);
+      const oursCpu = await cpuSeconds(process.execPath, [BIN, 'backup', '--dir', dir, '--name', 'bench-cpu'], { DATABASE_URL: srcUrl, BILLETTIGUE_ACTOR: 'bench' });
       const mib = (f: string) => statSync(f).size / 2 ** 20;
       out.push({ name: 'backup: pg_dump (plain) | gzip -1', value: stockBackup, unit: 's', note: `${mib(stockFile).toFixed(1)} MiB` });
       out.push({
@@ -89,6 +116,16 @@ const bench: BenchModule = {
         ok: oursBackup / stockBackup <= 1.0,
         note: `${mib(ourFile).toFixed(1)} MiB, manifest with per-table SHA-256; best of ${repeat}`,
       });
+      if (stockCpu !== null && oursCpu !== null) {
+        out.push({ name: 'backup: CPU of pg_dump | gzip -1 (client side)', value: stockCpu, unit: 's', note: 'user + system, GNU time' });
+        out.push({
+          name: 'backup: CPU of billettigue backup (PostgreSQL)',
+          value: oursCpu,
+          unit: 's',
+          ratio: oursCpu / stockCpu,
+          note: 'user + system (gzip threads included); the per-table SHA-256 over the canonical rows is work pg_dump does not do',
+        });
+      }
       out.push({ name: 'backup (PostgreSQL): peak memory', value: oursBackupMem, unit: 'MB', target: '< 200 MB', ok: oursBackupMem > 0 && oursBackupMem < 200 });
 
       // ---- restore -----------------------------------------------------------------------------

@@ -130,10 +130,8 @@ const bench: BenchModule = {
       const seeded = await must(cli(['seed', 'demo', '--scale', scale, '--yes'], srcUrl), 'seed demo');
       await must(cli(['backup', '--dir', dir, '--name', 'cluster'], srcUrl), 'backup');
       const file = path.join(dir, 'cluster.sql.gz');
-      const [[{ rows }]] = (await standalone.query(
-        'SELECT SUM(table_rows) AS rows FROM information_schema.tables WHERE table_schema = ?',
-        [src],
-      )) as unknown as [[{ rows: number }]];
+      // Not "AS rows": ROWS is a reserved word in MariaDB.
+      const [[{ n: rows }]] = (await standalone.query('SELECT SUM(table_rows) AS n FROM information_schema.tables WHERE table_schema = ?', [src])) as unknown as [[{ n: number }]];
       ctx.log(`data: seed demo --scale ${scale} in ${seeded.seconds.toFixed(1)} s (≈ ${Number(rows).toLocaleString('en')} rows by the server's estimate)`);
       out.push({ name: `data set: seed demo --scale ${scale}`, value: Number(rows), unit: 'rows', note: "the server's estimate (information_schema.tables)" });
       await standalone.query(`DROP DATABASE IF EXISTS \`${src}\``);
@@ -162,9 +160,10 @@ const bench: BenchModule = {
       const node1Cli = '-h 127.0.0.1 -P 3311 -u root';
       const ours = await must(cli(['backup', '--dir', dir, '--name', 'from-cluster'], liveUrl), 'backup (cluster)');
       out.push({ name: 'backup through node 1: billettigue backup', value: ours.seconds, unit: 's', note: `causal snapshot; ${(statSync(path.join(dir, 'from-cluster.sql.gz')).size / 2 ** 20).toFixed(1)} MiB; ${load()}` });
+      ctx.log(`backup through node 1: ${ours.seconds.toFixed(1)} s; ${load()}`);
       const stockFile = path.join(ctx.scratchDir, 'stock.sql.gz');
       // LOCK TABLES left out of the dump: a `mariadb` restore of it on a Galera node would run them, which Galera does not support.
-      const dumped = await timed('sh', ['-c', `set -o pipefail; mariadb-dump ${node1Cli} --single-transaction --skip-add-locks ${live} | gzip -1 > ${stockFile}`]);
+      const dumped = await timed('bash', ['-c', `set -o pipefail; mariadb-dump ${node1Cli} --single-transaction --skip-add-locks ${live} | gzip -1 > ${stockFile}`]);
       if (dumped.code !== 0) throw new Error(`mariadb-dump failed: ${dumped.stderr}`);
       out.push({
         name: 'backup through node 1: mariadb-dump --single-transaction | gzip -1',
@@ -173,15 +172,17 @@ const bench: BenchModule = {
         ratio: ours.seconds / dumped.seconds,
         note: `ratio = billettigue / mariadb-dump; ${(statSync(stockFile).size / 2 ** 20).toFixed(1)} MiB; ${load()}`,
       });
+      ctx.log(`mariadb-dump through node 1: ${dumped.seconds.toFixed(1)} s; ${load()}`);
       const stockDb = `${live}_stock`;
       const c1 = await node1();
       await c1.query(`CREATE DATABASE \`${stockDb}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
       await c1.end();
       const stock = await whileProbing(async () => {
-        const r = await timed('sh', ['-c', `set -o pipefail; gunzip < ${stockFile} | mariadb ${node1Cli} ${stockDb}`]);
+        const r = await timed('bash', ['-c', `set -o pipefail; gunzip < ${stockFile} | mariadb ${node1Cli} ${stockDb}`]);
         if (r.code !== 0) throw new Error(`gunzip | mariadb failed: ${r.stderr}`);
         return r;
       });
+      ctx.log(`gunzip | mariadb through node 1: ${stock.result.seconds.toFixed(1)} s, node 2 commits ${fmt(stock.latency)}; ${load()}`);
       out.push({
         name: 'restore through node 1: gunzip | mariadb (same data)',
         value: stock.result.seconds,
@@ -191,10 +192,12 @@ const bench: BenchModule = {
       });
 
       const verified = await whileProbing(() => must(verify(), 'verify --deep'));
+      ctx.log(`verify --deep: ${verified.result.seconds.toFixed(1)} s, node 2 commits ${fmt(verified.latency)}; ${load()}`);
       out.push({ name: 'backup verify --deep through node 1', value: verified.result.seconds, unit: 's', note: `node 2 commits meanwhile: p99 ${verified.latency.p99.toFixed(0)} ms, ${fmt(verified.latency)}; ${load()}` });
 
       const deferred = { BILLETTIGUE_DEFER_INDEXES_FROM_ROWS: '20000' };
       const fast = await whileProbing(() => must(restore(deferred), 'restore (deferred indexes)'));
+      ctx.log(`restore (deferred indexes): ${fast.result.seconds.toFixed(1)} s, node 2 commits ${fmt(fast.latency)}; ${load()}`);
       out.push({
         name: 'restore with deferred indexes (BILLETTIGUE_DEFER_INDEXES_FROM_ROWS=20000)',
         value: fast.result.seconds,
@@ -213,7 +216,7 @@ const bench: BenchModule = {
           const r = await p();
           if (r.code === 0) ok++;
           else failures.push(`${what} #${i + 1}: exit ${r.code}: ${r.stderr.trim().split('\n').pop()}`);
-          ctx.log(`${what} #${i + 1} (deferred indexes): exit ${r.code} in ${r.seconds.toFixed(1)} s`);
+          ctx.log(`${what} #${i + 1} (deferred indexes): exit ${r.code} in ${r.seconds.toFixed(1)} s; ${load()}`);
         }
       }
       out.push({

@@ -4,7 +4,7 @@
  * completion scripts that load in bash.
  */
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -84,9 +84,25 @@ describe('help, aliases, version, completion', () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
-  it('db seed --generate-password without an email says it needs one (exit 2)', async () => {
-    const r = await run(['db', 'seed', '--generate-password'], { url: 'sqlite::memory:' });
-    expect(r.code).toBe(2);
-    expect(r.stderr).toBe("error: --generate-password is the admin account's password: it needs --admin-email E (or ADMIN_EMAIL)\n");
+  it('db seed --generate-password without an email creates the default admin, says so, prints the password once', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'bt-seed-admin-'));
+    try {
+      const url = `sqlite:${path.join(dir, 'a.sqlite3')}`;
+      expect((await run(['db', 'migrate'], { url })).code).toBe(0);
+      const r = await run(['db', 'seed', '--generate-password'], { url });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain('no --admin-email (or ADMIN_EMAIL): the admin account is admin@billettigue.local');
+      expect(r.stdout).toMatch(/^generated password for admin@billettigue\.local: \S{12,}\n$/);
+      const show = await run(['accounts', 'show', 'admin@billettigue.local', '--json'], { url });
+      expect(show.code, show.stderr).toBe(0);
+      expect(JSON.parse(show.stdout)).toMatchObject({ account: { email: 'admin@billettigue.local' }, role: { name: 'admin' } });
+      // Again: the admin exists, left unchanged, no new password.
+      const again = await run(['db', 'seed', '--generate-password'], { url });
+      expect(again.code, again.stderr).toBe(0);
+      expect(again.stdout).toBe('');
+      expect(again.stderr).toContain('admin admin@billettigue.local already exists: left unchanged');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,14 +1,16 @@
 /**
- * `billettigue backup`: one consistent snapshot → gzip (parallel members) → temp file → fsync →
- * rename, then the manifest the same way. A failure or Ctrl-C removes the temp file: nothing that
- * looks complete is ever left behind.
+ * `billettigue backup`: one consistent snapshot → gzip (parallel members) → temp file → fsync;
+ * the manifest the same way; then the manifest is renamed into place, and the data file last. A
+ * failure or Ctrl-C removes the temp files (and a manifest already renamed): nothing that looks
+ * complete is ever left behind, and a data file never appears without its manifest.
  */
 import { existsSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import type { DbTarget } from '../db/config.js';
-import { Conflict } from '../domain/errors.js';
+import { Conflict, Unavailable } from '../domain/errors.js';
+import { driverText } from '../db/engines/driver-error.js';
 import { toolVersion } from '../version.js';
-import { backupFileName, defaultBackupName, ensureBackupDir, fsyncDir, removeQuietly, tempPathFor, writeFileAtomic } from './files.js';
+import { backupFileName, defaultBackupName, ensureBackupDir, fsyncDir, removeQuietly, tempPathFor, translateFsError, writeTempFile } from './files.js';
 import { GzipWriter } from './gzip-pool.js';
 import { MANIFEST_FORMAT, MANIFEST_VERSION, manifestPathOf, sealManifest, serializeManifest, type Manifest } from './manifest.js';
 import type { DumpHooks, DumpResultBase } from './dump-types.js';
@@ -31,6 +33,15 @@ export interface BackupResult {
 }
 
 export async function takeBackup(target: DbTarget, options: BackupOptions): Promise<BackupResult> {
+  try {
+    return await writeBackup(target, options);
+  } catch (err) {
+    // Writing in the folder failed (full, read-only, forbidden): one line that says so, exit 5.
+    throw translateFsError(err, path.resolve(options.dir));
+  }
+}
+
+async function writeBackup(target: DbTarget, options: BackupOptions): Promise<BackupResult> {
   const dir = ensureBackupDir(options.dir);
   const started = new Date();
   const fileName = options.name ? backupFileName(options.name) : `${defaultBackupName(options.prefix, started)}.sql.gz`;
@@ -42,12 +53,16 @@ export async function takeBackup(target: DbTarget, options: BackupOptions): Prom
   const tmp = tempPathFor(file);
   const writer = new GzipWriter(tmp, { workers: options.workers });
   let conn: { destroy(): void } | undefined;
+  let manifestTmp: string | undefined;
+  let manifestPublished = false;
   let published = false;
   const cleanup = async () => {
     if (published) return;
     conn?.destroy();
     await writer.destroy();
     removeQuietly(tmp);
+    if (manifestTmp) removeQuietly(manifestTmp);
+    if (manifestPublished) removeQuietly(manifestFile);
   };
   options.onAbort?.(cleanup);
   try {
@@ -84,14 +99,27 @@ export async function takeBackup(target: DbTarget, options: BackupOptions): Prom
       finished_at: finished.toISOString(),
       duration_ms: finished.getTime() - started.getTime(),
     });
-    // Publish: the data file first (a file without manifest never passes verify), then the manifest.
+    // Publish: both files complete and fsynced under temp names first; then the manifest, then
+    // the data file. The data file's name is the commit point: a backup exists exactly when its
+    // data file does, and then its manifest is already there. (A crash between the two renames
+    // leaves only a manifest, which lists nothing and `backup clean` removes.)
+    manifestTmp = writeTempFile(manifestFile, serializeManifest(manifest));
+    renameSync(manifestTmp, manifestFile);
+    manifestTmp = undefined;
+    manifestPublished = true;
     renameSync(tmp, file);
     published = true;
     fsyncDir(dir);
-    writeFileAtomic(manifestFile, serializeManifest(manifest));
     return { file, manifestFile, manifest };
   } catch (err) {
     await cleanup();
+    const { isConnectionLost } = await import('../db/errors.js');
+    if (isConnectionLost(err)) {
+      throw new Unavailable(`the connection to the database was lost during the backup (${driverText(err).replace(/^.* - /, '')}): nothing was published; run the backup again`, {
+        code: 'connection_lost',
+        cause: err,
+      });
+    }
     throw err;
   }
 }

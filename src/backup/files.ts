@@ -17,7 +17,7 @@ import {
   writeSync,
 } from 'node:fs';
 import path from 'node:path';
-import { InvalidInput, NotFound } from '../domain/errors.js';
+import { InvalidInput, NotFound, Unavailable } from '../domain/errors.js';
 import { DEFAULT_BACKUP_DIR, TEMP_MARKER, pidAlive } from '../db/leftovers.js';
 import { manifestPathOf, readManifest, type Manifest } from './manifest.js';
 import type { DbTarget } from '../db/config.js';
@@ -47,7 +47,8 @@ export function backupFileName(name: string): string {
 /** Creates the backup folder 0700 (and tightens an existing one we own to 0700). */
 export function ensureBackupDir(dir: string): string {
   const abs = path.resolve(dir);
-  if (!existsSync(abs)) mkdirSync(abs, { recursive: true, mode: 0o700 });
+  // Not recursive when the parent exists: a recursive mkdir reports EROFS as ENOENT.
+  if (!existsSync(abs)) mkdirSync(abs, { recursive: !existsSync(path.dirname(abs)), mode: 0o700 });
   else if (!statSync(abs).isDirectory()) throw new InvalidInput(`--dir ${dir} exists and is not a folder`);
   if (process.platform !== 'win32') {
     try {
@@ -63,8 +64,11 @@ export function tempPathFor(finalPath: string): string {
   return path.join(path.dirname(finalPath), `.${path.basename(finalPath)}${TEMP_MARKER}${process.pid}-${randomBytes(3).toString('hex')}`);
 }
 
-/** Writes a small file atomically: temp (0600) → fsync → rename. */
-export function writeFileAtomic(finalPath: string, content: string): void {
+/**
+ * Writes a small file's content into a temp file (0600) beside `finalPath` and fsyncs it; returns
+ * the temp path, to be renamed by the caller. A failed write (a full disk) removes the temp file.
+ */
+export function writeTempFile(finalPath: string, content: string): string {
   const tmp = tempPathFor(finalPath);
   const fd = openSync(tmp, 'wx', 0o600);
   try {
@@ -72,11 +76,44 @@ export function writeFileAtomic(finalPath: string, content: string): void {
     let off = 0;
     while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
     fsyncSync(fd);
-  } finally {
+  } catch (err) {
     closeSync(fd);
+    removeQuietly(tmp);
+    throw err;
   }
-  renameSync(tmp, finalPath);
+  closeSync(fd);
+  return tmp;
+}
+
+/** Writes a small file atomically: temp (0600) → fsync → rename. */
+export function writeFileAtomic(finalPath: string, content: string): void {
+  const tmp = writeTempFile(finalPath, content);
+  try {
+    renameSync(tmp, finalPath);
+  } catch (err) {
+    removeQuietly(tmp);
+    throw err;
+  }
   fsyncDir(path.dirname(finalPath));
+}
+
+/**
+ * A file system error while writing in `dir` (a full disk, a read-only mount, a folder we may not
+ * write in) as a one-line typed error, exit 5 (the backup folder is unusable, as a database can
+ * be unreachable); anything else unchanged. `done` says what is true now.
+ */
+export function translateFsError(err: unknown, dir: string, done = 'nothing was published (temp files removed)'): unknown {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new Unavailable(`no space left on the device of ${dir}: ${done}; free some space or use another --dir`, { code: 'no_space', cause: err });
+  }
+  if (code === 'EROFS') {
+    return new Unavailable(`${dir} is on a read-only file system: ${done}; use another --dir`, { code: 'read_only', cause: err });
+  }
+  if (code === 'EACCES' || code === 'EPERM') {
+    return new Unavailable(`not allowed to write in ${dir} (${code}): ${done}; fix the folder's permissions or use another --dir`, { code: 'permission_denied', cause: err });
+  }
+  return err;
 }
 
 /** Makes a rename durable (no-op where folders cannot be opened, e.g. Windows). */
@@ -102,17 +139,26 @@ export function removeQuietly(p: string): void {
   }
 }
 
-/** Temp files of interrupted backups in `dir` whose process is gone (full paths). */
+/**
+ * What interrupted backups left in `dir` (full paths): temp files whose process is gone, and
+ * manifests whose data file never appeared (a backup killed between publishing its manifest and
+ * its data file, a minute ago or more: the data file is the backup's commit point).
+ */
 export function strayTempFiles(dir: string): string[] {
   const abs = path.resolve(dir);
   if (!existsSync(abs)) return [];
-  return readdirSync(abs)
+  const names = readdirSync(abs);
+  const temps = names
     .filter((f) => f.startsWith('.') && f.includes(TEMP_MARKER))
     .filter((f) => {
       const pid = Number(new RegExp(`${TEMP_MARKER.replace('.', '\\.')}(\\d+)-`).exec(f)?.[1]);
       return !(pid > 0 && pid !== process.pid && pidAlive(pid));
-    })
-    .map((f) => path.join(abs, f));
+    });
+  const orphans = names.filter((f) => {
+    if (f.startsWith('.') || !/\.sql(\.gz)?\.json$/.test(f) || names.includes(f.slice(0, -5))) return false;
+    return Date.now() - statSync(path.join(abs, f)).mtimeMs > 60_000;
+  });
+  return [...temps, ...orphans].map((f) => path.join(abs, f));
 }
 
 export interface BackupEntry {

@@ -6,6 +6,7 @@
 import { createReadStream, openSync, readSync, closeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import path from 'node:path';
 import zlib from 'node:zlib';
 import { IntegrityError } from '../domain/errors.js';
 
@@ -39,8 +40,21 @@ export function openDecompressed(file: string, o: RangeOptions = {}): Readable {
   if (o.onBytes) raw.on('data', (c: Buffer | string) => o.onBytes!(c.length));
   if (!gz) return raw;
   const gunzip = zlib.createGunzip({ chunkSize: 1 << 18 });
+  // zlib's own errors ("incorrect data check", "invalid block type", "unexpected end of file")
+  // mean the file is damaged (its manifest may well match: re-sealed, or damaged before it was
+  // hashed): every reader of the stream (a restore's load, a deep verify) gets an integrity error
+  // (exit 6) instead. zlib reports them through destroy(err).
+  const destroy = gunzip.destroy.bind(gunzip);
+  gunzip.destroy = (err?: Error) => destroy(err && /^Z_/.test(String((err as NodeJS.ErrnoException).code)) ? damaged(file, err) : err);
   raw.on('error', (err) => gunzip.destroy(err));
   return raw.pipe(gunzip);
+}
+
+function damaged(file: string, err: Error): IntegrityError {
+  return new IntegrityError(`${path.basename(file)} is damaged: its compressed data does not decompress (${err.message}), although its manifest matches; nothing was changed. Use another backup`, {
+    code: 'gzip_corrupt',
+    cause: err,
+  });
 }
 
 /** Reads a small section completely (the header of our backups). */

@@ -54,14 +54,19 @@ Examples:
     .action(action(status));
 
   db.command('seed')
-    .description('insert the default roles (idempotent) and, with an email, a first admin account')
-    .option('--admin-email <email>', 'email of the admin account to create (or ADMIN_EMAIL)')
+    .description('insert the default roles (idempotent) and, with an email or a password option, a first admin account')
+    .option('--admin-email <email>', `email of the admin account to create (or ADMIN_EMAIL; default ${DEFAULT_ADMIN_EMAIL} with a password option)`)
     .option('--admin-first-name <name>', 'first name of the admin', 'Admin')
     .option('--admin-last-name <name>', 'last name of the admin', 'Billettigue')
     .option('--password-stdin', 'read the admin password from the first line of stdin')
     .option('--generate-password', 'generate the admin password and print it once')
     .option('--dry-run', 'show what would be inserted, then roll back')
-    .addHelpText('after', `\nExamples:\n  $ billettigue db seed\n  $ billettigue db seed --admin-email admin@example.fr --generate-password`)
+    .addHelpText(
+      'after',
+      `\nWithout an email or a password option it inserts the roles only. A password option without an
+email creates the admin ${DEFAULT_ADMIN_EMAIL} (the seed's "comptes administrateur" seeder);
+an admin that already exists is left unchanged.\n\nExamples:\n  $ billettigue db seed\n  $ billettigue db seed --generate-password\n  $ billettigue db seed --admin-email admin@example.fr --generate-password`,
+    )
     .action(action(seed));
 
   db.command('reset')
@@ -219,6 +224,9 @@ async function status(ctx: Ctx): Promise<void> {
   ctx.ui.info(s.pending === 0 ? 'up to date' : `${s.pending} pending: run \`billettigue db migrate\``);
 }
 
+/** The first admin's email when a password option comes without one. */
+export const DEFAULT_ADMIN_EMAIL = 'admin@billettigue.local';
+
 interface SeedOpts {
   adminEmail?: string;
   adminFirstName: string;
@@ -229,10 +237,13 @@ interface SeedOpts {
 
 async function seed(ctx: Ctx, opts: SeedOpts): Promise<void> {
   const { normalizeEmail, requireText } = await import('../domain/validate.js');
-  const rawEmail = opts.adminEmail ?? ctx.env.ADMIN_EMAIL;
+  // A password option is a request for the first admin: without an email it gets the default
+  // one (the seed's seeders include "comptes administrateur"), said on stderr.
+  const wantsAdmin = Boolean(opts.generatePassword || opts.passwordStdin);
+  const rawEmail = opts.adminEmail ?? ctx.env.ADMIN_EMAIL ?? (wantsAdmin ? DEFAULT_ADMIN_EMAIL : undefined);
   const email = rawEmail ? normalizeEmail(rawEmail) : undefined;
-  if (!email && (opts.generatePassword || opts.passwordStdin)) {
-    throw new InvalidInput(`${opts.generatePassword ? '--generate-password' : '--password-stdin'} is the admin account's password: it needs --admin-email E (or ADMIN_EMAIL)`);
+  if (wantsAdmin && opts.adminEmail === undefined && ctx.env.ADMIN_EMAIL === undefined) {
+    ctx.ui.info(`no --admin-email (or ADMIN_EMAIL): the admin account is ${DEFAULT_ADMIN_EMAIL}`);
   }
   const firstName = requireText(opts.adminFirstName, '--admin-first-name');
   const lastName = requireText(opts.adminLastName, '--admin-last-name');

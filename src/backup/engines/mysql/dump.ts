@@ -225,12 +225,17 @@ export function streamMysqlRows(
     let settled = false;
     let paused = false;
     let viaHook = 0;
+    // mysql2 reports a connection lost under a streaming query (no callback) only to the
+    // connection: without this the promise would never settle and the backup would end as if done.
+    const onConnectionError = (err: Error) => finish(err);
     const finish = (err?: unknown) => {
       if (settled) return;
       settled = true;
+      conn.off('error', onConnectionError);
       if (err) reject(err);
       else resolve();
     };
+    conn.on('error', onConnectionError);
     const parser = {
       next(packet: RawPacket): null {
         viaHook++;

@@ -290,6 +290,8 @@ export async function loadBackupMysql(o: LoadOptions): Promise<LoadResult> {
       splits.set(t.name, split);
       await run(control, split ? split.base : sql);
     }
+    const deferred = [...splits.values()].filter((x) => x?.keys.length).length;
+    if (deferred) o.onStep?.(`secondary indexes after the rows for ${deferred} table${deferred > 1 ? 's' : ''} of ${deferFrom} rows or more`);
     const specs = new Map<string, MysqlTableSpec>((await describeMysqlTables(control)).map((s) => [s.name, s]));
     const infile = await localInfileAllowed(control);
     if (!infile) o.onWarning?.('the server does not allow LOAD DATA LOCAL INFILE (local_infile=OFF): loading with INSERT statements, which is slower');

@@ -110,7 +110,10 @@ async function pump(connection: PgConnection, sql: string, sink: CopyOutSink): P
     const chunk = stream.read();
     if (chunk === null) {
       if (stream.destroyed || stream.readableEnded) {
-        throw new Error('COPY TO: the connection closed during the copy');
+        // The socket's own error (ECONNRESET…) when there is one, else node-postgres' words for a
+        // closed connection: either way a lost connection (exit 5), not an unexpected failure.
+        const errored = (stream as { errored?: Error | null }).errored;
+        throw errored ?? new Error('Connection terminated unexpectedly during COPY TO');
       }
       await new Promise<void>((r) => (wake = r));
       continue;

@@ -10,7 +10,7 @@
  * and only then replaced; leftover -wal/-shm/-journal files of the path are removed.
  * Other processes that had the file open keep seeing the old one: stop them first.
  */
-import { copyFileSync, existsSync, fsyncSync, linkSync, openSync, closeSync, readdirSync, renameSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, fsyncSync, linkSync, openSync, closeSync, readdirSync, renameSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { SqliteTarget } from '../../../db/config.js';
@@ -170,12 +170,21 @@ export async function swapSqliteFile(live: string, replacement: string, keepAs: 
     fsyncDir(path.dirname(live));
     return;
   }
+  // The restored file gets the live file's permissions (a 0600 database holds password hashes).
+  chmodSync(replacement, statSync(live).mode & 0o7777);
   const db = await openSqlite(live);
   try {
     db.pragma('busy_timeout = 3000');
-    const mode = String(db.pragma('journal_mode = DELETE', { simple: true }));
+    let mode: string;
+    try {
+      mode = String(db.pragma('journal_mode = DELETE', { simple: true }));
+    } catch (err) {
+      // SQLITE_BUSY: another connection (an idle one too, in WAL mode) keeps it from leaving WAL.
+      if (!/^SQLITE_BUSY|^SQLITE_LOCKED/.test(String((err as { code?: string }).code))) throw err;
+      throw new Conflict(`${live} is open in another process (database is locked): stop the application, then restore; nothing was swapped`, { code: 'database_in_use', cause: err });
+    }
     if (mode.toLowerCase() === 'wal') {
-      throw new Conflict(`${live} is open in another process (it cannot leave WAL mode): stop the application, then restore`, { code: 'database_in_use' });
+      throw new Conflict(`${live} is open in another process (it cannot leave WAL mode): stop the application, then restore; nothing was swapped`, { code: 'database_in_use' });
     }
     try {
       db.exec('BEGIN EXCLUSIVE');
