@@ -59,6 +59,20 @@ export function expectedStaging(manifest: Manifest | null, loaded: LoadedTable[]
 }
 
 /** What differs between the verified record and what is there now (empty: identical). */
+/**
+ * Which live tables a swap moves out: a full backup replaces the whole live set (a live table it
+ * does not hold is moved aside with the rest, and reported); a --tables backup only the tables it
+ * holds. The same rule on every server engine.
+ */
+export function swapSets(manifest: Manifest | null, stagingTables: string[], liveTables: string[]): { full: boolean; moveOut: string[]; movedAside: string[] } {
+  const full = !manifest || manifest.scope === 'full';
+  return {
+    full,
+    moveOut: full ? liveTables : liveTables.filter((t) => stagingTables.includes(t)),
+    movedAside: full ? liveTables.filter((t) => !stagingTables.includes(t)) : [],
+  };
+}
+
 export function differences(expected: TableCounts, found: TableCounts): string[] {
   const missing = [...expected.keys()].filter((t) => !found.has(t));
   const extra = [...found.keys()].filter((t) => !expected.has(t));

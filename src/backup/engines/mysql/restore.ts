@@ -21,7 +21,7 @@ import { loadBackupMysql, loadDumpMysql } from './load.js';
 import type { EngineRestoreOptions, RestoreHooks, RestoreLock, RestoreReport, UndoReport } from '../types.js';
 import { rulesOf } from './rules.js';
 import { pauseAt } from '../../pause.js';
-import { assertUnchanged, expectedStaging, pickUndo, UNDO_CONTENTS, undoProblems, type TableCounts, type UndoCandidate } from '../../swap-check.js';
+import { assertUnchanged, expectedStaging, pickUndo, UNDO_CONTENTS, undoProblems, type TableCounts, type UndoCandidate, swapSets } from '../../swap-check.js';
 
 export type MysqlRestoreOptions = EngineRestoreOptions & { target: MysqlTarget };
 
@@ -211,9 +211,7 @@ export async function restoreMysql(o: MysqlRestoreOptions): Promise<RestoreRepor
     const expected = expectedStaging(o.manifest, load.tables, await countTables(admin, staging), migrationsApplied);
     const stagingTables = [...expected.keys()];
     const liveTables = (await baseTables(admin, live)).filter((t) => !isLeftoverName(t));
-    const full = !o.manifest || o.manifest.scope === 'full';
-    const moveOut = full ? liveTables : liveTables.filter((t) => stagingTables.includes(t));
-    const movedAside = full ? liveTables.filter((t) => !stagingTables.includes(t)) : [];
+    const { full, moveOut, movedAside } = swapSets(o.manifest, stagingTables, liveTables);
     if (!full) {
       const cross = await crossReferences(admin, live, staging, stagingTables);
       if (cross.length) {

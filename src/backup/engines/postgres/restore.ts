@@ -18,7 +18,7 @@ import type { PostgresTarget } from '../../../db/config.js';
 import { helperDatabase, helperOf, isLeftoverName, STAGING_PREFIX, UNDO_PREFIX } from '../../../db/leftovers.js';
 import { Conflict, IntegrityError, NotFound } from '../../../domain/errors.js';
 import { pauseAt } from '../../pause.js';
-import { assertUnchanged, expectedStaging, pickUndo, UNDO_CONTENTS, undoProblems, type TableCounts, type UndoCandidate } from '../../swap-check.js';
+import { assertUnchanged, expectedStaging, pickUndo, UNDO_CONTENTS, undoProblems, type TableCounts, type UndoCandidate, swapSets } from '../../swap-check.js';
 import type { EngineRestoreOptions, LoadedTable, RestoreHooks, RestoreLock, RestoreReport, UndoReport } from '../types.js';
 import { listPgTables } from './catalog.js';
 import { closeQuietly, createHelperSchema, destroy, openPg, q, qi, rows, type PgSession } from './conn.js';
@@ -236,9 +236,7 @@ export async function restorePostgres(o: PgRestoreOptions): Promise<RestoreRepor
     const expected = expectedStaging(o.manifest, load.tables, await countTables(admin, staging), migrationsApplied);
     const stagingTables = [...expected.keys()];
     const liveTables = (await listPgTables(admin, live)).map((t) => t.name).filter((t) => !isLeftoverName(t));
-    const full = !o.manifest || o.manifest.scope === 'full';
-    const moveOut = full ? liveTables : liveTables.filter((t) => stagingTables.includes(t));
-    const movedAside = full ? liveTables.filter((t) => !stagingTables.includes(t)) : [];
+    const { full, moveOut, movedAside } = swapSets(o.manifest, stagingTables, liveTables);
     const cross = await crossReferences(admin, live, staging, full ? liveTables : stagingTables);
     if (cross.length && !full) {
       throw new Conflict(
