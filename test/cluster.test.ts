@@ -82,7 +82,9 @@ async function counts(i: number, database: string): Promise<Record<string, numbe
 }
 
 function errorOf(r: { stderr: string }): { code: string; message: string } {
-  return (JSON.parse(r.stderr.trim().split('\n').pop()!) as { error: { code: string; message: string } }).error;
+  // The JSON error line, not the last line: the test's pause marker (`billettigue-paused …`) of a
+  // retried attempt can land after it on stderr.
+  return (JSON.parse(r.stderr.trim().split('\n').filter((l) => l.startsWith('{')).pop()!) as { error: { code: string; message: string } }).error;
 }
 
 async function waitSynced(i: number, timeoutMs = 60_000): Promise<void> {
